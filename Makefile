@@ -1,0 +1,74 @@
+# PyTorch Workbook: `make lab` to learn, `make test` to check everything. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+STAMP := $(VENV)/.installed
+ASSETS_STAMP := $(VENV)/.visdom-assets
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
+NB ?= notebooks/[0-9][0-9]_*.ipynb
+LAB_PORT ?= 8888
+
+.PHONY: setup lab test unit notebooks execute doctor workbook lint clean
+
+## setup: create .venv with the pinned packages, the data set, the kernel (idempotent: seconds when done)
+setup: $(STAMP) $(ASSETS_STAMP) data/.fashion-mnist
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,10)<=v[:2]<=(3,13) else "Python 3.10-3.13 needed (3.11 is tested); set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade 'pip>=24' 'setuptools>=68,<81' wheel
+	@# --no-build-isolation: visdom 0.2.4 is an sdist whose setup.py needs setuptools<81 (installed above)
+	$(PIP) install --no-build-isolation -r requirements.txt
+	$(PIP) install --quiet --no-build-isolation --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch Workbook)"
+	touch $@
+
+$(ASSETS_STAMP): $(STAMP) scripts/visdom_assets.py
+	$(BIN)/python scripts/visdom_assets.py install && touch $@ || echo "warning: visdom web assets not provisioned (see above); visdom needs the internet at start"
+
+data/.fashion-mnist:
+	@if ls /usr/share/datasets/fashion-mnist/*.gz >/dev/null 2>&1 || ls data/FashionMNIST/raw/*ubyte* >/dev/null 2>&1; then \
+	  echo "Fashion-MNIST: found"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist) || \
+	    echo "warning: apt-get could not install dataset-fashion-mnist; the lessons will download it"; \
+	else \
+	  echo "Fashion-MNIST: not installed; run 'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu) or let lesson 03 download it"; \
+	fi
+	@mkdir -p data && touch $@
+
+## lab: open JupyterLab on notebooks/ (the exercise copies are in workbook/)
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT)
+
+## test: every unit test, then every notebook in fast mode (what CI runs)
+test: setup
+	PT_COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
+
+unit: setup
+	PT_COURSE_FAST=1 $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+notebooks: setup
+	PT_COURSE_FAST=1 $(BIN)/python -m pytest $(NB) $(NBVAL) $(PYTEST_ARGS)
+
+## execute: re-run notebooks in place in full mode (NB=notebooks/05_cnn.ipynb for one), then the workbook
+execute: setup
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
+	$(BIN)/python -m pt_helpers.workbook
+
+## doctor: the environment report to paste into bug reports
+doctor: setup
+	$(BIN)/python -m pt_helpers.doctor
+
+## workbook: regenerate workbook/ (exercise copies with solutions blanked)
+workbook: setup
+	$(BIN)/python -m pt_helpers.workbook
+
+lint: setup
+	$(BIN)/ruff check pt_helpers tests scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache

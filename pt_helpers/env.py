@@ -1,0 +1,184 @@
+"""Environment helpers every notebook's setup cell uses.
+
+Taught in notebooks/00_setup.ipynb. One switch changes behaviour across the course: the environment
+variable ``PT_COURSE_FAST`` (see :func:`fast_mode`). Everything else is passed as arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "get_device",
+    "seed_everything",
+    "fast_mode",
+    "report",
+    "record_result",
+    "data_dir",
+    "project_root",
+]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def fast_mode() -> bool:
+    """True when ``PT_COURSE_FAST`` is set to 1/true/yes/on (tests and CI); False = full mode.
+
+    Notebooks read it once, in their setup cell: ``EPOCHS = 1 if FAST else 8``.
+    """
+    return os.environ.get("PT_COURSE_FAST", "").strip().lower() in _TRUE
+
+
+def project_root() -> Path | None:
+    """The course checkout this package was installed from (editable install), or None."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "notebooks").is_dir() and (root / "pyproject.toml").is_file() else None
+
+
+def data_dir() -> Path:
+    """Where the course writes data: ``$PT_COURSE_DATA``, else ``<checkout>/data``, else ``./data``.
+
+    The directory is created if needed. Files the lessons generate (unpacked data sets, checkpoints,
+    ONNX models, ``results.jsonl``) all land here, never beside the notebooks.
+    """
+    env = os.environ.get("PT_COURSE_DATA")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        root = project_root()
+        path = (root / "data") if root is not None else Path.cwd() / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            device = torch.device("cuda")
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = torch.device("mps")
+        else:
+            device = torch.device("cpu")
+    else:
+        try:
+            device = torch.device(name)
+        except RuntimeError as err:
+            raise ValueError(f"get_device(name={name!r}): expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"get_device(name={name!r}): CUDA is not available on this machine")
+    detail = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    print(f"Using device: {device}{detail}")
+    return device
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Pick the best device: cuda > mps > cpu (printed the first time it is resolved).
+
+    Args:
+        name: ``"auto"`` (default), or an explicit device such as ``"cpu"`` or ``"cuda:1"``.
+            ``$PT_DEVICE`` overrides the default, e.g. ``PT_DEVICE=cpu`` on a GPU machine.
+    Returns:
+        A ``torch.device``.
+    """
+    if name is None:
+        name = os.environ.get("PT_DEVICE", "auto").strip() or "auto"
+    return _resolve_device(name)
+
+
+def seed_everything(seed: int = 0, *, deterministic: bool = False) -> None:
+    """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU), and set cuDNN to deterministic.
+
+    Args:
+        seed: the seed.
+        deterministic: also call ``torch.use_deterministic_algorithms(True)``, which makes ops without
+            a deterministic implementation raise (GPU). Off by default; lesson 05 shows it.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed_everything(seed={seed!r}): expected a non-negative int")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by cuBLAS, ignored on CPU
+        torch.use_deterministic_algorithms(True)
+
+
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:  # noqa: BLE001 - a missing package is a row in the table, not an error
+        return "not installed"
+
+
+def report(file: Any = None) -> None:
+    """Print one compact table for a notebook's setup cell: versions, device, mode, data location."""
+    from .data import locate_fashion_mnist  # local import: data imports torchvision
+
+    device = get_device()
+    if device.type == "cuda":
+        dev = f"cuda: {torch.cuda.get_device_name(device)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))})"
+    else:
+        dev = f"{device.type}: {platform.processor() or platform.machine()}"
+    found = locate_fashion_mnist()
+    rows = [
+        ("python", platform.python_version()),
+        ("torch", f"{torch.__version__} (CUDA build {torch.version.cuda or 'none'})"),
+        ("torchvision", _version("torchvision")),
+        ("device", dev),
+        ("CPU threads", str(torch.get_num_threads())),
+        ("mode", "fast (PT_COURSE_FAST=1)" if fast_mode() else "full"),
+        ("Fashion-MNIST", str(found.path) + f" [{found.source}]" if found else "not found yet (downloads on first use)"),
+        ("course data", str(data_dir())),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows), file=file or sys.stdout)
+
+
+def record_result(lesson: str, metric: str, value: float, seconds: float) -> dict[str, Any]:
+    """Print the lesson's headline result as one ``RESULT {...}`` line and append it to results.jsonl.
+
+    Args:
+        lesson: e.g. ``"05_cnn"``.
+        metric: e.g. ``"cnn_test_accuracy"``.
+        value: the measured value (a float; tensors and NumPy scalars are converted).
+        seconds: the wall-clock seconds the result cost (training time, benchmark time).
+    Returns:
+        The record written to ``data/results.jsonl`` (it also holds mode, device and versions).
+    """
+    for arg, val in (("lesson", lesson), ("metric", metric)):
+        if not isinstance(val, str) or not val:
+            raise ValueError(f"record_result({arg}={val!r}): expected a non-empty string")
+    try:
+        value = float(value)
+        seconds = float(seconds)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"record_result: value and seconds must be numbers, got {value!r}, {seconds!r}") from err
+    line = {"lesson": lesson, "metric": metric, "value": round(value, 6), "seconds": round(seconds, 1)}
+    print("RESULT " + json.dumps(line))
+    record = dict(
+        line,
+        mode="fast" if fast_mode() else "full",
+        device=str(get_device()),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        time=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    with open(data_dir() / "results.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    return record

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Execute notebooks in place in FULL mode, so the committed outputs are the truth (`make execute`).
+
+Usage: python scripts/execute_notebooks.py [notebooks/NN_topic.ipynb ...]   (default: all lessons)
+Runs each notebook top to bottom in a fresh kernel with the notebook's folder as working directory,
+PT_COURSE_FAST removed from the environment, and stops at the first cell that raises (except cells
+marked NBVAL_RAISES_EXCEPTION). Prints the wall time of each notebook; writes data/timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gpu_present() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def add_tags(nb: nbformat.NotebookNode, run_gpu_cells: bool) -> list[tuple[dict, str]]:
+    """Translate the course's cell comments into the tags nbclient honours; return what was added.
+
+    NBVAL_RAISES_EXCEPTION -> raises-exception (the error is the lesson); NBVAL_SKIP -> skip-execution
+    unless a GPU is present (those cells need hardware; on the GPU runner they run).
+    """
+    added = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for marker, tag in (("NBVAL_RAISES_EXCEPTION", "raises-exception"), ("NBVAL_SKIP", "skip-execution")):
+            if marker in cell.source and not (tag == "skip-execution" and run_gpu_cells):
+                tags = cell.metadata.setdefault("tags", [])
+                if tag not in tags:
+                    tags.append(tag)
+                    added.append((cell, tag))
+    return added
+
+
+def execute(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    added = add_tags(nb, run_gpu_cells=gpu_present())
+    client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        seconds = time.perf_counter() - start
+        for cell, tag in added:  # the comments stay the single source of truth
+            cell.metadata["tags"].remove(tag)
+            if not cell.metadata["tags"]:
+                del cell.metadata["tags"]
+        nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    os.environ.pop("PT_COURSE_FAST", None)
+    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    timings_file = ROOT / "data" / "timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    for path in paths:
+        if not path.is_file():
+            print(f"no such notebook: {path}", file=sys.stderr)
+            return 2
+        print(f"executing {path.name} (full mode) ...", flush=True)
+        try:
+            seconds = execute(path)
+        except CellExecutionError as err:
+            print(f"FAILED {path.name}: {str(err).splitlines()[-1] if str(err) else err}", file=sys.stderr)
+            return 1
+        timings[path.name] = round(seconds, 1)
+        print(f"  {path.name}: {seconds:.0f} s", flush=True)
+    timings_file.parent.mkdir(exist_ok=True)
+    timings_file.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
