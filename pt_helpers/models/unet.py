@@ -1,0 +1,157 @@
+"""U-Net for semantic segmentation, as built in notebooks/07_unet.ipynb.
+
+The blocks follow the source note and milesial/Pytorch-UNet (``DoubleConv``, ``Down``, ``Up``,
+``OutConv``); ``UNet`` adds a keyword-only constructor with a configurable base width and input
+checks. Convolutions use ``padding=1``, so every size that survives the four halvings works, odd
+sizes included: ``Up`` pads the up-sampled map to the size of its skip connection before
+concatenating (the "pad-to-match fix").
+
+Layouts: images ``(B, n_channels, H, W)`` float; logits ``(B, n_classes, H, W)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["DoubleConv", "Down", "Up", "OutConv", "UNet"]
+
+
+class DoubleConv(nn.Module):
+    """(convolution => [BN] => ReLU) * 2"""
+
+    def __init__(self, in_channels: int, out_channels: int, mid_channels: int | None = None) -> None:
+        super().__init__()
+        if not mid_channels:
+            mid_channels = out_channels
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),  # BN has the bias
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.double_conv(x)  # (B, in, H, W) -> (B, out, H, W)
+
+
+class Down(nn.Module):
+    """Downscaling with maxpool then double conv"""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.maxpool_conv(x)  # (B, in, H, W) -> (B, out, H // 2, W // 2)
+
+
+class Up(nn.Module):
+    """Upscaling then double conv.
+
+    ``in_channels`` counts the channels after concatenation with the skip connection.
+    Bilinear: ``x1`` has ``in_channels // 2`` channels, up-sampling keeps them, and the DoubleConv's
+    middle width is ``in_channels // 2``. Transposed: ``x1`` has ``in_channels`` channels and a learned
+    2x2 stride-2 ``ConvTranspose2d`` halves them.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True) -> None:
+        super().__init__()
+        if bilinear:  # no parameters here: the DoubleConv reduces the channels
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+            self.conv = DoubleConv(in_channels, out_channels, in_channels // 2)
+        else:
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = DoubleConv(in_channels, out_channels)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        x1 = self.up(x1)  # (B, C1, h, w) -> (B, C1', 2h, 2w)
+        diff_y = x2.size(2) - x1.size(2)  # 1 when the skip had an odd height, else 0
+        diff_x = x2.size(3) - x1.size(3)
+        # pad-to-match: F.pad takes (left, right, top, bottom) for the last two dims
+        x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
+        x = torch.cat([x2, x1], dim=1)  # (B, C2 + C1', H2, W2): skip first, as in the source
+        return self.conv(x)  # (B, out, H2, W2)
+
+
+class OutConv(nn.Module):
+    """1x1 convolution: per-pixel class scores (logits)"""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)  # (B, in, H, W) -> (B, n_classes, H, W)
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al., 2015) with 'same' convolutions, four down and four up stages.
+
+    Args:
+        n_channels: input channels (1 for grey images, 3 for RGB).
+        n_classes: output channels = classes per pixel (>= 2; use cross-entropy on the logits).
+        base_channels: width of the first stage; stage k has ``base_channels * 2**k`` channels
+            (the source note and the paper use 64). Must be even and >= 4.
+        bilinear: up-sample by bilinear interpolation (no parameters; the bottom stage then has half
+            the channels) or by a learned ``ConvTranspose2d``.
+
+    Input ``(B, n_channels, H, W)`` with ``H, W >= 16``; output logits ``(B, n_classes, H, W)``.
+    ``model.config`` holds the constructor arguments, so ``UNet(**model.config)`` rebuilds it.
+    """
+
+    def __init__(self, *, n_channels: int, n_classes: int, base_channels: int = 64,
+                 bilinear: bool = True) -> None:
+        super().__init__()
+        if not isinstance(n_channels, int) or n_channels < 1:
+            raise ValueError(f"UNet(n_channels={n_channels!r}): expected a positive int (1 = grey, 3 = RGB)")
+        if not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"UNet(n_classes={n_classes!r}): expected an int >= 2 "
+                             "(background counts as a class)")
+        if not isinstance(base_channels, int) or base_channels < 4 or base_channels % 2:
+            raise ValueError(f"UNet(base_channels={base_channels!r}): expected an even int >= 4")
+        self.n_channels, self.n_classes, self.bilinear = n_channels, n_classes, bool(bilinear)
+        self.base_channels = base_channels
+        c = base_channels
+        factor = 2 if bilinear else 1
+        self.inc = DoubleConv(n_channels, c)
+        self.down1 = Down(c, 2 * c)
+        self.down2 = Down(2 * c, 4 * c)
+        self.down3 = Down(4 * c, 8 * c)
+        self.down4 = Down(8 * c, 16 * c // factor)
+        self.up1 = Up(16 * c, 8 * c // factor, bilinear)
+        self.up2 = Up(8 * c, 4 * c // factor, bilinear)
+        self.up3 = Up(4 * c, 2 * c // factor, bilinear)
+        self.up4 = Up(2 * c, c, bilinear)
+        self.outc = OutConv(c, n_classes)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (saved beside the state_dict in checkpoints)."""
+        return {"n_channels": self.n_channels, "n_classes": self.n_classes,
+                "base_channels": self.base_channels, "bilinear": self.bilinear}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"UNet: expected input of shape (B, C, H, W), got {tuple(x.shape)}")
+        B, C, H, W = x.shape
+        if C != self.n_channels:
+            raise ValueError(f"UNet: input has {C} channels, "
+                             f"the model was built with n_channels={self.n_channels}")
+        if H < 16 or W < 16:
+            raise ValueError(f"UNet: input {H}x{W} is too small; four 2x poolings need H, W >= 16")
+        x1 = self.inc(x)  # (B, c, H, W)
+        x2 = self.down1(x1)  # (B, 2c, H/2, W/2)
+        x3 = self.down2(x2)  # (B, 4c, H/4, W/4)
+        x4 = self.down3(x3)  # (B, 8c, H/8, W/8)
+        x5 = self.down4(x4)  # (B, 16c / factor, H/16, W/16)   (sizes floor-divided)
+        x = self.up1(x5, x4)  # (B, 8c / factor, H/8, W/8)
+        x = self.up2(x, x3)  # (B, 4c / factor, H/4, W/4)
+        x = self.up3(x, x2)  # (B, 2c / factor, H/2, W/2)
+        x = self.up4(x, x1)  # (B, c, H, W)
+        return self.outc(x)  # (B, n_classes, H, W)
