@@ -63,7 +63,8 @@ def data_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
-def _resolve_device(name: str) -> torch.device:
+def _resolve_device(name: str, origin: str = "name") -> torch.device:
+    where = f"$PT_DEVICE={name!r}" if origin == "env" else f"get_device(name={name!r})"
     if name == "auto":
         if torch.cuda.is_available():
             device = torch.device("cuda")
@@ -75,9 +76,13 @@ def _resolve_device(name: str) -> torch.device:
         try:
             device = torch.device(name)
         except RuntimeError as err:
-            raise ValueError(f"get_device(name={name!r}): expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
+            raise ValueError(f"{where}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"get_device(name={name!r}): CUDA is not available on this machine")
+            raise RuntimeError(f"{where}: CUDA is not available on this machine")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise RuntimeError(f"{where}: out of range, this machine has {torch.cuda.device_count()} GPU(s)")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(f"{where}: MPS is not available on this machine")
     detail = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
     print(f"Using device: {device}{detail}")
     return device
@@ -93,7 +98,7 @@ def get_device(name: str | None = None) -> torch.device:
         A ``torch.device``.
     """
     if name is None:
-        name = os.environ.get("PT_DEVICE", "auto").strip() or "auto"
+        return _resolve_device(os.environ.get("PT_DEVICE", "auto").strip() or "auto", "env")
     return _resolve_device(name)
 
 
@@ -114,7 +119,7 @@ def seed_everything(seed: int = 0, *, deterministic: bool = False) -> None:
     torch.backends.cudnn.benchmark = False
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by cuBLAS, ignored on CPU
-        torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(deterministic)  # follows the argument: a plain call switches it off
 
 
 def _version(module: str) -> str:
