@@ -62,7 +62,7 @@ def data_dir() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolve_device(name: str, origin: str = "name") -> torch.device:
     where = f"$PT_DEVICE={name!r}" if origin == "env" else f"get_device(name={name!r})"
     if name == "auto":
