@@ -22,6 +22,17 @@ def chromium_path() -> str | None:
     return None
 
 
+def gpu_cells_enabled() -> bool:
+    """On the GPU runner (PT_RUN_GPU_CELLS=1 and CUDA present) cells marked NBVAL_SKIP run too."""
+    if os.environ.get("PT_RUN_GPU_CELLS") != "1":
+        return False
+    import torch
+
+    if not torch.cuda.is_available():
+        raise pytest.UsageError("PT_RUN_GPU_CELLS=1 but torch.cuda.is_available() is False")
+    return True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     require = os.environ.get("PT_REQUIRE_BROWSER") == "1"
     if chromium_path() is None and not require:
@@ -29,6 +40,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
+    if any(str(item.path).endswith(".ipynb") for item in items) and gpu_cells_enabled():
+        for item in items:
+            options = getattr(item, "options", None)  # nbval's per-cell options from its comment markers
+            if isinstance(options, dict) and options.get("skip"):
+                options["skip"] = False
+
+
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up the time of every notebook's cells (fast mode) for data/test-timings.json."""
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        name = Path(path).name
+        _NOTEBOOK_SECONDS[name] = _NOTEBOOK_SECONDS.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _NOTEBOOK_SECONDS:
+        import json
+
+        import torch
+
+        out = ROOT / "data" / "test-timings.json"
+        out.parent.mkdir(exist_ok=True)
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        out.write_text(json.dumps({"device": device, "mode": "fast",
+                                   "seconds": {k: round(v, 1) for k, v in sorted(_NOTEBOOK_SECONDS.items())}},
+                                  indent=1) + "\n")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
