@@ -31,6 +31,7 @@ __all__ = [
     "fashion_mnist",
     "fashion_mnist_tensors",
     "TensorLoader",
+    "check_idx",
 ]
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -94,6 +95,8 @@ def locate_fashion_mnist(root: str | os.PathLike | None = None) -> Located | Non
     for folder, source in _candidate_dirs(root):
         if all(_find_file(folder, stem) for stem in _FILES):
             return Located(folder, source)
+        if root is not None and folder == Path(root).expanduser() / "FashionMNIST" / "raw":
+            break  # an explicit root is the only place looked at: a typo must not fall back silently
     if root is not None:
         raise DataNotFoundError(
             f"fashion_mnist(root={str(root)!r}): the four Fashion-MNIST files "
@@ -114,9 +117,13 @@ def check_idx(path: Path, expected_shape: tuple[int, ...]) -> None:
                 got = path.stat().st_size
     except (EOFError, OSError, gzip.BadGzipFile) as err:
         raise CorruptDataError(f"{path}: cannot be read completely ({err}); delete it and provide the file again") from err
-    if len(header) < 4 or header[:3] != b"\x00\x00\x08":
+    if len(header) < header_len:
+        raise CorruptDataError(f"{path}: truncated: {got} bytes, shorter than the {header_len}-byte IDX header")
+    if header[:3] != b"\x00\x00\x08":
         raise CorruptDataError(f"{path}: not an IDX file of unsigned bytes (magic number {header[:4]!r})")
-    dims = struct.unpack(f">{header[3]}I", header[4:]) if len(header) == 4 + 4 * header[3] else ()
+    if header[3] != len(expected_shape):
+        raise CorruptDataError(f"{path}: header says {header[3]} dimension(s), expected {len(expected_shape)}")
+    dims = struct.unpack(f">{header[3]}I", header[4:])
     if tuple(dims) != expected_shape:
         raise CorruptDataError(f"{path}: header says shape {tuple(dims)}, expected {expected_shape}")
     if got != need:
@@ -128,16 +135,26 @@ def _unpack_into(src: Located, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for stem, shape in _FILES.items():
         target = dest / stem
-        source = _find_file(src.path, stem)
-        assert source is not None
+        errors: list[CorruptDataError] = []
         if target.is_file():
             try:
                 check_idx(target, shape)
                 continue
-            except CorruptDataError:
-                if source == target:
-                    raise  # the only copy is bad: say which file
-        check_idx(source, shape)
+            except CorruptDataError as err:
+                errors.append(err)
+        source = None
+        for candidate in (src.path / stem, src.path / f"{stem}.gz"):  # a bad copy is replaced from a good one
+            if candidate.is_file() and candidate.resolve() != target.resolve():
+                try:
+                    check_idx(candidate, shape)
+                    source = candidate
+                    break
+                except CorruptDataError as err:
+                    errors.append(err)
+        if source is None:
+            if not errors:
+                raise DataNotFoundError(f"{src.path}: {stem} (or {stem}.gz) is missing")
+            raise errors[-1]  # no good copy: the message names the file
         tmp = target.with_name(target.name + ".part")
         with (gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb")) as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
@@ -212,15 +229,27 @@ class TensorLoader:
                  shuffle: bool = False, drop_last: bool = False, device: torch.device | str = "cpu",
                  mean: float = FASHION_MNIST_MEAN, std: float = FASHION_MNIST_STD,
                  flip: bool = False, crop_padding: int = 0, seed: int = 0) -> None:
+        if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+            raise TypeError(f"TensorLoader(images, labels): expected two torch.Tensors, got "
+                            f"{type(images).__name__} and {type(labels).__name__} (use torch.from_numpy)")
+        if images.dtype != torch.uint8 and not images.is_floating_point():
+            raise TypeError(f"TensorLoader(images): expected uint8 in [0, 255] or float in [0, 1], got {images.dtype}")
         if images.ndim == 3:
             images = images.unsqueeze(1)
         if images.ndim != 4:
             raise ValueError(f"TensorLoader(images): expected (N, H, W) or (N, C, H, W), got shape {tuple(images.shape)}")
         if len(labels) != len(images):
             raise ValueError(f"TensorLoader: {len(images)} images but {len(labels)} labels")
-        if batch_size < 1:
-            raise ValueError(f"TensorLoader(batch_size={batch_size}): expected a positive int")
-        self.device = torch.device(device)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"TensorLoader(batch_size={batch_size!r}): expected a positive int")
+        if not isinstance(crop_padding, int) or crop_padding < 0:
+            raise ValueError(f"TensorLoader(crop_padding={crop_padding!r}): expected an int >= 0")
+        if not std > 0:
+            raise ValueError(f"TensorLoader(std={std!r}): expected a positive number")
+        try:
+            self.device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(f"TensorLoader(device={device!r}): expected 'cpu', 'cuda', 'cuda:N' or 'mps'") from err
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
