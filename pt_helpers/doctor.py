@@ -13,34 +13,26 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import compat
+from .doctor_ort import _short, _version, probe_onnxruntime, provider_initialises, tiny_onnx_model
 from .doctor_report import format_report
 
-__all__ = ["probe_torch", "probe_torchvision", "probe_device", "probe_nvidia_smi", "tiny_onnx_model",
+__all__ = ["probe_torch", "probe_torchvision", "torchvision_fix", "probe_device", "probe_nvidia_smi", "tiny_onnx_model",
            "provider_initialises", "probe_onnxruntime", "collect", "problems", "format_report",
            "run_doctor", "main", "NMS_MISSING"]
 
 NMS_MISSING = "operator torchvision::nms does not exist"
 PACKAGES = ("numpy", "onnx", "onnxscript", "visdom", "netron", "thop", "torchsummary", "jupyterlab", "matplotlib")
 _ROOT = Path(__file__).resolve().parents[1]
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _pinned(name: str) -> str | None:
@@ -50,11 +42,6 @@ def _pinned(name: str) -> str | None:
         m = re.search(rf"^{re.escape(name)}==(\S+)", req.read_text(encoding="utf-8"), re.MULTILINE)
         return m.group(1) if m else None
     return None
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
 
 
 def probe_torch() -> dict[str, Any]:
@@ -68,23 +55,40 @@ def probe_torch() -> dict[str, Any]:
             "cudnn_text": ".".join(map(str, compat.cudnn_version(cudnn))) if cudnn else None}
 
 
-def _torchvision_fix(torch_version: str | None, torchvision_version: str | None) -> str:
-    want = compat.torchvision_for(torch_version) if torch_version else None
-    pin_t, pin_v = _pinned("torch"), _pinned("torchvision")
-    pair = f"torch=={pin_t} torchvision=={pin_v}" if pin_t and pin_v else "torch==2.14.1 torchvision==0.29.1"
+def _file_version(dist: str, relpath: str) -> str | None:
+    """``__version__`` from a package's version.py without importing the package (it may not import)."""
+    try:
+        text = Path(metadata.distribution(dist).locate_file(relpath)).read_text(encoding="utf-8")
+    except (metadata.PackageNotFoundError, OSError):
+        return _version(dist)
+    m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.MULTILINE)
+    return m.group(1) if m else _version(dist)
+
+
+def torchvision_fix(torch_version: str, torchvision_version: str | None) -> str:
+    """What to say when torchvision's compiled operators do not load next to ``torch_version``."""
+    pin_t, pin_v = _pinned("torch") or "2.14.1", _pinned("torchvision") or "0.29.1"
+    never = " (never `pip install --no-deps torchvision==...`: --no-deps skips the dependency check)"
+    want = compat.torchvision_for(torch_version)
+    if want and torchvision_version and compat.version_matches(want, torchvision_version):
+        lt, lv = torch_version.partition("+")[2], torchvision_version.partition("+")[2]
+        builds = (f"torch is the +{lt} build, torchvision the +{lv} build" if lt and lv and lt != lv
+                  else "files from two builds or indexes are mixed, or the install is broken")
+        return (f"torch {torch_version} and torchvision {torchvision_version} pair up by version, yet the "
+                f"compiled operators do not load: {builds}. Fix: reinstall the pair together from one index: "
+                f"pip install --force-reinstall torch=={pin_t} torchvision=={pin_v}" + never)
+    t = compat.version_tuple(torch_version)
+    needs = f" (torch {t[0]}.{t[1]} needs torchvision {want})" if want else ""
     built_for = compat.torch_for(torchvision_version) if torchvision_version else None
     return (f"torchvision {torchvision_version or '?'} was built for torch {built_for or 'another version'}, "
-            f"but torch {torch_version or '?'} is installed: its compiled operators do not load. "
-            f"Fix: install the torchvision that matches torch"
-            + (f" (torch {compat.version_tuple(torch_version)[0]}.{compat.version_tuple(torch_version)[1]}"
-               f" needs torchvision {want})" if want else "")
-            + f", e.g. the pinned pair in requirements.txt: pip install {pair} "
-            "(never `pip install --no-deps torchvision==...`: --no-deps skips exactly this check)")
+            f"but torch {torch_version} is installed: its compiled operators do not load. Fix: install the "
+            f"torchvision that matches torch{needs}, e.g. the pinned pair in requirements.txt: "
+            f"pip install torch=={pin_t} torchvision=={pin_v}" + never)
 
 
 def probe_torchvision(torch_version: str | None = None) -> dict[str, Any]:
     """Import torchvision and call ``torchvision.ops.nms`` on two boxes: proof that its compiled ops load."""
-    tv_version = _version("torchvision")
+    tv_version = _file_version("torchvision", "torchvision/version.py")
     try:
         import torch
         import torchvision
@@ -96,7 +100,8 @@ def probe_torchvision(torch_version: str | None = None) -> dict[str, Any]:
     except Exception as err:  # noqa: BLE001
         out = {"ok": False, "version": tv_version, "error": _short(err)}
         if NMS_MISSING in str(err) or "undefined symbol" in str(err) or "torchvision::" in str(err):
-            out["diagnosis"] = _torchvision_fix(torch_version, tv_version)
+            out["diagnosis"] = torchvision_fix(torch_version or _file_version("torch", "torch/version.py") or "?",
+                                               tv_version)
         return out
     return {"ok": True, "version": torchvision.__version__}
 
@@ -146,107 +151,6 @@ def probe_nvidia_smi(run: Any = subprocess.run) -> dict[str, Any]:
     gpus = [dict(zip(("name", "memory", "driver"), (p.strip() for p in line.split(","))))
             for line in query.splitlines() if line.strip()]
     return {"found": True, "driver_cuda": m.group(1) if m else None, "gpus": gpus}
-
-
-def tiny_onnx_model() -> bytes:
-    """A one-node ONNX model (``y = x + x``, float32 ``[2]``) built in memory with ``onnx.helper``."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
-    graph = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"])], "doctor", [x], [y])
-    # explicit IR/opset: newer onnx writes IR versions an older ONNX Runtime cannot read
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
-
-
-@contextlib.contextmanager
-def _captured_output():
-    """Capture what ONNX Runtime writes while it tries a provider: Python prints and C++ logs on fd 2."""
-    buf = io.StringIO()
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        try:
-            fd2 = os.dup(2)
-        except OSError:  # no real stderr (some embedded interpreters): capture Python-level output only
-            fd2 = None
-        try:
-            if fd2 is not None:
-                sys.stderr.flush()
-                os.dup2(tmp.fileno(), 2)
-            with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-                yield buf
-        finally:
-            if fd2 is not None:
-                os.dup2(fd2, 2)
-                os.close(fd2)
-            tmp.seek(0)
-            buf.write(tmp.read().decode("utf-8", "replace"))
-
-
-def _reason(log: str, provider: str) -> str:
-    log = re.sub(r"\x1b\[[0-9;]*m", "", log)
-    for pattern in (r"with error: ([^\n]+)", r"(Failed to create \w+\.[^\n]*?)(?: Please|$)", r"EP Error:? ([^\n]+)"):
-        m = re.search(pattern, log, re.MULTILINE)
-        if m:
-            return m.group(1).strip()[:240]
-    return f"ONNX Runtime fell back to another provider instead of {provider}"
-
-
-def provider_initialises(provider: str, model: bytes, session_factory: Any = None) -> tuple[bool, str]:
-    """Create a session on ``model`` with ``provider`` alone, run it, and read ``session.get_providers()``.
-
-    ONNX Runtime lists every provider it was *built* with; one whose libraries are missing is silently
-    replaced by the CPU provider. Only the session's own provider list tells the truth.
-    Returns:
-        ``(True, "")`` when the session runs on ``provider``, else ``(False, reason)``.
-    """
-    import numpy as np
-    import onnxruntime as ort
-
-    factory = session_factory or ort.InferenceSession
-    with _captured_output() as log:
-        try:
-            session = factory(model, providers=[provider])
-            y = session.run(None, {"x": np.array([1.0, 2.0], dtype=np.float32)})[0]
-            used = session.get_providers()
-        except Exception as err:  # noqa: BLE001
-            return False, _short(err)
-    if not used or used[0] != provider:
-        return False, _reason(log.getvalue(), provider)
-    if not np.allclose(y, [2.0, 4.0]):
-        return False, f"wrong result {y.tolist()} from y = x + x"
-    return True, ""
-
-
-def probe_onnxruntime() -> dict[str, Any]:
-    """ONNX Runtime's version, the providers it lists, and the ones that actually initialise (tried one by one)."""
-    try:
-        import onnxruntime as ort
-    except Exception as err:  # noqa: BLE001
-        installed = (_version("onnxruntime") or _version("onnxruntime-gpu")) is not None
-        return {"installed": installed, "error": _short(err)} if installed else {"installed": False}
-    try:
-        from onnxruntime.capi import build_and_package_info as info
-        package, build_cuda = getattr(info, "package_name", None), getattr(info, "cuda_version", None)
-    except ImportError:
-        package, build_cuda = None, None
-    listed = list(ort.get_available_providers())
-    out: dict[str, Any] = {"installed": True, "version": ort.__version__, "package": package,
-                           "build_cuda": build_cuda or None, "listed": listed, "working": [], "failed": {}}
-    try:
-        model = tiny_onnx_model()
-    except Exception as err:  # noqa: BLE001
-        out["error"] = f"could not build the test model: {_short(err)}"
-        return out
-    for provider in listed:
-        ok, why = provider_initialises(provider, model)
-        if ok:
-            out["working"].append(provider)
-        else:
-            out["failed"][provider] = why
-    return out
 
 
 def probe_tensorrt() -> dict[str, Any]:

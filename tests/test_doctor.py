@@ -147,6 +147,7 @@ def test_check_installed_tensorrt(trt, status):
 
 def test_torchvision_ops_work_on_this_machine():
     assert doctor.probe_torchvision(torch.__version__) == {"ok": True, "version": torchvision.__version__}
+    assert doctor._file_version("torchvision", "torchvision/version.py") == torchvision.__version__
 
 
 def test_simulated_nms_failure_is_diagnosed_with_the_fix(monkeypatch):
@@ -156,10 +157,25 @@ def test_simulated_nms_failure_is_diagnosed_with_the_fix(monkeypatch):
     out = doctor.probe_torchvision(torch.__version__)
     assert out["ok"] is False and doctor.NMS_MISSING in out["error"]
     pins = _pins()
-    diagnosis = out["diagnosis"]
-    assert f"pip install torch=={pins['torch']} torchvision=={pins['torchvision']}" in diagnosis
-    assert "requirements.txt" in diagnosis and "--no-deps" in diagnosis
-    assert f"needs torchvision {compat.torchvision_for(torch.__version__)}" in diagnosis
+    # the installed versions pair up, so the doctor points at mixed builds and a reinstall of the pinned pair
+    assert "pair up by version" in out["diagnosis"]
+    want = f"pip install --force-reinstall torch=={pins['torch']} torchvision=={pins['torchvision']}"
+    assert want in out["diagnosis"]
+    assert "--no-deps" in out["diagnosis"]
+
+
+def test_torchvision_fix_for_a_version_mismatch_names_the_pair():
+    pins = _pins()
+    text = doctor.torchvision_fix("2.14.1+cu130", "0.4.0")
+    assert "torchvision 0.4.0 was built for torch 1.2" in text
+    assert "torch 2.14 needs torchvision 0.29" in text
+    assert f"pip install torch=={pins['torch']} torchvision=={pins['torchvision']}" in text
+    assert "requirements.txt" in text and "--no-deps" in text
+
+
+def test_torchvision_fix_for_mixed_builds_names_both_builds():
+    text = doctor.torchvision_fix("2.14.1+cu126", "0.29.1+cpu")
+    assert "+cu126" in text and "+cpu" in text and "--force-reinstall" in text
 
 
 def test_wrong_nms_answer_is_not_ok(monkeypatch):
@@ -172,7 +188,7 @@ def test_nms_failure_makes_the_doctor_exit_1(monkeypatch, capsys):
     monkeypatch.setattr(torchvision.ops, "nms", lambda *a, **k: (_ for _ in ()).throw(RuntimeError(doctor.NMS_MISSING)))
     assert doctor.main([]) == 1
     out = capsys.readouterr().out
-    assert "not usable (exit code 1)" in out and "install the torchvision that matches torch" in out
+    assert "not usable (exit code 1)" in out and "reinstall the pair" in out
 
 
 # --- ONNX Runtime: listed is not working -------------------------------------------------------------
