@@ -182,7 +182,8 @@ def graph_summary(model: str | Path | onnx.ModelProto) -> dict[str, Any]:
     """Count what netron draws: operators (boxes) and the tensors flowing between them (edges).
 
     Returns:
-        ``nodes`` (int), ``ops`` (op type -> count), ``edges`` (data connections: a graph input or a
+        ``nodes`` (int), ``ops`` (op type -> count; ``domain:op`` outside the standard domain, e.g.
+        ONNX Runtime's ``com.microsoft:FusedConv``), ``edges`` (data connections: a graph input or a
         node output consumed by a node, plus each graph output; weights are not edges), ``initializers``
         (stored weight tensors), ``inputs`` / ``outputs`` (name -> dims, symbolic dims as names),
         ``opset`` (default-domain version).
@@ -194,7 +195,8 @@ def graph_summary(model: str | Path | onnx.ModelProto) -> dict[str, Any]:
     consumed = sum(1 for n in g.node for i in n.input if i in produced)
     return {
         "nodes": len(g.node),
-        "ops": dict(Counter(n.op_type for n in g.node)),
+        "ops": dict(Counter(f"{n.domain}:{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type
+                            for n in g.node)),
         "edges": consumed + sum(1 for o in g.output if o.name in produced),
         "initializers": len(g.initializer),
         "inputs": {i.name: _dims(i) for i in g.input if i.name not in weights},

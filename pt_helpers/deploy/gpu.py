@@ -69,8 +69,24 @@ def decode_tensorrt_version(raw: int) -> str:
     return f"{raw // 1000}.{raw // 100 % 10}.{raw % 100}"
 
 
+def _preload_tensorrt() -> None:
+    """Load the libraries of the ``tensorrt-cuNN-libs`` wheel (``pip install -r requirements-gpu.txt``) so
+    ONNX Runtime's TensorRT provider finds ``libnvinfer.so.10`` / ``libnvonnxparser.so.10`` by name
+    without ``LD_LIBRARY_PATH`` (the same trick ``onnxruntime.preload_dlls`` plays for CUDA)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tensorrt_libs")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for so in sorted(Path(folder).glob("libnv*.so*")):
+            try:
+                ctypes.CDLL(str(so), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+
+
 def tensorrt_version() -> str | None:
     """The TensorRT version this process can load (Python package or ``libnvinfer``), or None."""
+    _preload_tensorrt()
     try:
         import tensorrt  # type: ignore[import-not-found]
 

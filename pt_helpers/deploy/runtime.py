@@ -24,7 +24,9 @@ __all__ = ["DEFAULT_PROVIDERS", "OPTIMIZATION_LEVELS", "ort_session", "ParityRow
 DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 _GOL = onnxruntime.GraphOptimizationLevel
 OPTIMIZATION_LEVELS = {"disable": _GOL.ORT_DISABLE_ALL, "basic": _GOL.ORT_ENABLE_BASIC,
-                       "extended": _GOL.ORT_ENABLE_EXTENDED, "all": _GOL.ORT_ENABLE_ALL}
+                       "extended": _GOL.ORT_ENABLE_EXTENDED,
+                       **({"layout": _GOL.ORT_ENABLE_LAYOUT} if hasattr(_GOL, "ORT_ENABLE_LAYOUT") else {}),
+                       "all": _GOL.ORT_ENABLE_ALL}  # in increasing order; "layout" exists from ORT 1.2x
 _GPU_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -55,7 +57,8 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
         prefer: provider names in order of preference, or ``(name, options)`` pairs (e.g. TensorRT's
             ``trt_engine_cache_path``). Providers this onnxruntime build lacks are skipped.
         threads: intra-op threads (default ``torch.get_num_threads()``, so eager and ORT compare fairly).
-        optimization: graph optimisation level: ``"disable"``, ``"basic"``, ``"extended"`` or ``"all"``.
+        optimization: graph optimisation level, a key of :data:`OPTIMIZATION_LEVELS` (``"disable"``,
+            ``"basic"``, ``"extended"``, ``"layout"`` where this ONNX Runtime has it, ``"all"``).
         optimized_model_path: also write the graph after ONNX Runtime's optimisations to this file.
         verbose: print one line: the providers that run, and each requested one that fell back and why.
     Returns:
