@@ -208,3 +208,18 @@ def test_swin_classifier_config_round_trip_and_errors():
         SwinClassifier(32, 2, 1, 3)
     with pytest.raises(ValueError, match="patch_size=3"):
         SwinClassifier(image_size=32, patch_size=3, in_channels=1, num_classes=3)
+
+
+def test_absolute_position_embedding_is_optional_and_round_trips():
+    torch.manual_seed(0)
+    kw = dict(image_size=32, patch_size=4, in_channels=1, num_classes=3, embed_dim=8, depths=(2,),
+              num_heads=(2,), window_size=8)
+    plain = SwinClassifier(**kw)
+    assert plain.absolute_pos_embed is None
+    ape = SwinClassifier(**kw, absolute_pos_embed=True)
+    assert ape.absolute_pos_embed.shape == (1, 8, 8, 8)
+    assert sum(p.numel() for p in ape.parameters()) - sum(p.numel() for p in plain.parameters()) == 8 * 8 * 8
+    clone = SwinClassifier(**ape.config)
+    clone.load_state_dict(ape.state_dict())
+    x = torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(clone(x), ape(x))

@@ -212,13 +212,15 @@ class SwinClassifier(nn.Module):
         embed_dim: width of stage 1 (doubles at each merge). depths, num_heads: per stage.
         window_size: window side in tokens; shifted blocks move by ``window_size // 2``.
         mlp_ratio: hidden width of each MLP relative to the stage width.
+        absolute_pos_embed: add a learned vector per token position after the patch embedding
+            (the original code's ``ape`` option; off in Swin-T, which has only relative position bias).
     Shapes:
         ``(B, in_channels, image_size, image_size) -> (B, num_classes)``.
     """
 
     def __init__(self, *, image_size: int, patch_size: int, in_channels: int, num_classes: int,
                  embed_dim: int = 32, depths: Sequence[int] = (2, 2), num_heads: Sequence[int] = (2, 4),
-                 window_size: int = 4, mlp_ratio: float = 4.0) -> None:
+                 window_size: int = 4, mlp_ratio: float = 4.0, absolute_pos_embed: bool = False) -> None:
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"SwinClassifier: image_size={image_size} is not a multiple of patch_size={patch_size}")
@@ -226,10 +228,16 @@ class SwinClassifier(nn.Module):
             raise ValueError(f"SwinClassifier: depths={depths} and num_heads={num_heads} differ in length")
         self.config = dict(image_size=image_size, patch_size=patch_size, in_channels=in_channels,
                            num_classes=num_classes, embed_dim=embed_dim, depths=tuple(depths),
-                           num_heads=tuple(num_heads), window_size=window_size, mlp_ratio=mlp_ratio)
+                           num_heads=tuple(num_heads), window_size=window_size, mlp_ratio=mlp_ratio,
+                           absolute_pos_embed=absolute_pos_embed)
         self.patch_embed = nn.Conv2d(in_channels, embed_dim, kernel_size=patch_size, stride=patch_size)
         self.patch_norm = nn.LayerNorm(embed_dim)
         res, dim = image_size // patch_size, embed_dim
+        if absolute_pos_embed:
+            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, res, res, embed_dim))
+            nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
+        else:
+            self.register_parameter("absolute_pos_embed", None)
         self.stages = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads)):
             stage = nn.Sequential(*(
@@ -246,6 +254,8 @@ class SwinClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x).permute(0, 2, 3, 1)  # (B, H/p, W/p, C): channels last from here on
         x = self.patch_norm(x)
+        if self.absolute_pos_embed is not None:
+            x = x + self.absolute_pos_embed  # (1, H/p, W/p, C): one learned vector per position
         for stage in self.stages:
             x = stage(x)  # (B, h, w, c), halved/doubled after every stage but the last
         x = self.norm(x).mean(dim=(1, 2))  # (B, c): global average pooling
