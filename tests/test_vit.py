@@ -138,7 +138,7 @@ def test_vit_shapes_and_attention_maps(pool):
 
 def test_vit_is_keyword_only_and_checks_arguments():
     with pytest.raises(TypeError):
-        ViT(28, 7, 10, 32, 2, 4, 64)  # noqa: the point is that positional arguments are refused
+        ViT(28, 7, 10, 32, 2, 4, 64)  # positional arguments are refused
     with pytest.raises(ValueError, match="pool='max'"):
         ViT(**SMALL, pool="max")
     with pytest.raises(ValueError, match="patch_size=5"):

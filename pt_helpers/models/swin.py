@@ -199,7 +199,8 @@ class PatchMerging(nn.Module):
         B, H, W, C = x.shape
         if H % 2 or W % 2:
             raise ValueError(f"PatchMerging: expected even H and W, got {H}x{W}")
-        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1)  # (B, H/2, W/2, 4C)
+        # the 4 pixels of each 2x2 neighbourhood side by side, in torchvision's order -> (B, H/2, W/2, 4C)
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1)
         return self.reduction(self.norm(x))  # (B, H/2, W/2, 2C)
 
 
