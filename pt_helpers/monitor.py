@@ -283,7 +283,8 @@ class VisdomMonitor(Callback):
         port: the port when ``server`` is a URL without one or None (default 8097, visdom's default).
         env: the visdom env (dashboard tab) to draw into.
         prefix: prepended to the window ids, to keep two runs apart in one env.
-        timeout: seconds to wait for the server before falling back (0 < timeout ≤ 2).
+        timeout: seconds to wait for the server before falling back (0 < timeout ≤ 2; the default 1.5
+            keeps the decision under 2 s even when a host accepts connections but never answers).
         batch_every: plot the batch loss every N steps; None = about 50 points per epoch.
 
     Windows (ids in ``.windows``): ``loss`` (train/val per epoch), ``accuracy``, ``batch_loss``.
@@ -291,7 +292,7 @@ class VisdomMonitor(Callback):
     """
 
     def __init__(self, server: VisdomServer | str | None = None, *, port: int | None = None, env: str = "main",
-                 prefix: str = "", timeout: float = 2.0, batch_every: int | None = None):
+                 prefix: str = "", timeout: float = 1.5, batch_every: int | None = None):
         if not 0 < timeout <= 2:
             raise ValueError(f"VisdomMonitor(timeout={timeout!r}): expected seconds in (0, 2]")
         if batch_every is not None and (not isinstance(batch_every, int) or batch_every < 1):

@@ -297,12 +297,17 @@ def _integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def fetch(specs: list[str], workdir: Path) -> dict[str, Path]:
-    """``npm pack`` the packages into ``workdir`` (npm's cache is used when it has them); verify each tarball."""
+def find_npm() -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise AssetError("npm not found: install Node.js/npm (https://nodejs.org) and re-run "
                          "`make setup`, or start visdom once with internet access")
+    return npm
+
+
+def fetch(specs: list[str], workdir: Path) -> dict[str, Path]:
+    """``npm pack`` the packages into ``workdir`` (npm's cache is used when it has them); verify each tarball."""
+    npm = find_npm()
     env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
                npm_config_audit="false")
     cmd = [npm, "pack", "--prefer-offline", "--loglevel=error", *specs]
@@ -361,6 +366,8 @@ def install(vdir: Path) -> int:
     if version != VISDOM_VERSION:
         raise AssetError(f"visdom {version} is installed, but this script provisions the assets of visdom "
                          f"{VISDOM_VERSION} (pinned in requirements.txt)")
+    if bad:
+        find_npm()  # fail early: compare_with_visdom imports visdom, which imports torch (seconds)
     diffs = compare_with_visdom()
     if diffs:
         raise AssetError("the asset table does not match visdom's download list: " + "; ".join(diffs))

@@ -191,6 +191,7 @@ def _run_server_from(site: Path, port: int, env_path: Path, seconds: float) -> t
 
 
 @pytest.mark.server
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm not installed")
 def test_fresh_install_into_a_copy_then_server_starts_offline(visdom_copy, tmp_path):
     vdir = visdom_copy / "visdom"
@@ -391,12 +392,23 @@ def test_fallback_without_server_is_fast_and_says_so_once(capsys):
     assert [list(line.get_ydata()) for line in acc_ax.lines] == [HISTORY["train_acc"], HISTORY["val_acc"]]
 
 
+def test_fallback_without_validation_draws_train_curves_only(capsys):
+    monitor = VisdomMonitor(port=_closed_port())
+    history = {k: (None if k.startswith("val") else v) for k, v in HISTORY.items()}
+    monitor.on_train_begin({"epochs": 3, "steps_per_epoch": 1, "model": None})
+    for epoch in range(3):
+        monitor.on_epoch_end(epoch, {k: (None if v is None else v[epoch]) for k, v in history.items()})
+    loss_ax, acc_ax = monitor.figure().axes
+    assert [line.get_label() for line in loss_ax.lines] == ["train loss"]
+    assert list(acc_ax.lines[0].get_ydata()) == HISTORY["train_acc"]
+
+
 def test_fallback_when_a_server_accepts_but_never_answers(capsys):
     with socket.socket() as s:  # listens (TCP connect succeeds) but never replies
         s.bind(("127.0.0.1", 0))
         s.listen()
         t0 = time.perf_counter()
-        monitor = VisdomMonitor(port=s.getsockname()[1], timeout=1.0)
+        monitor = VisdomMonitor(port=s.getsockname()[1])  # default timeout
         elapsed = time.perf_counter() - t0
     assert not monitor.connected
     assert elapsed < 2.0, f"took {elapsed:.2f} s"
