@@ -163,7 +163,8 @@ def start_visdom(port: int | None = None, *, timeout: float = 60.0, env_path: st
         timeout: seconds to wait for the server to answer (it imports torch: a few seconds).
         env_path: where visdom saves envs; None = a temporary folder deleted by :meth:`VisdomServer.stop`.
     Returns:
-        A :class:`VisdomServer`; pass it to :class:`VisdomMonitor`. Open ``server.url`` in a browser.
+        A :class:`VisdomServer`; pass it to :class:`VisdomMonitor`. Open ``server.url`` in a browser
+        (on a remote or cloud machine, forward the port first: ``ssh -L PORT:127.0.0.1:PORT host``).
     Raises:
         ValueError: bad or busy ``port``. RuntimeError: the server exited or did not answer in time
         (the message holds the end of its log).

@@ -289,6 +289,8 @@ def test_start_visdom_rejects_bad_port():
 
 @pytest.fixture(scope="module")
 def server():
+    """One offline server for the monitor tests. The dead proxy variables stay set while it runs, so these
+    tests also show that the monitor's client ignores proxies for 127.0.0.1."""
     mp = pytest.MonkeyPatch()
     _offline_env(mp)
     handle = start_visdom(timeout=90)
