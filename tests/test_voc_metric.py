@@ -1,0 +1,319 @@
+"""pt_helpers.voc metric: IoU, voc_ap, matching, voc_eval, evaluate_detections (lesson 09).
+
+Hand-computed cases are written out in the comments so a reader can redo them on paper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from pt_helpers.voc import (
+    box_iou,
+    evaluate_detections,
+    match_detections,
+    voc_ap,
+    voc_eval,
+)
+
+
+def obj(name, bbox, difficult=False, truncated=False):
+    return {"name": name, "bbox": list(map(float, bbox)), "difficult": difficult, "truncated": truncated}
+
+
+# --- IoU ---------------------------------------------------------------------------------------------
+
+def test_box_iou_matches_torchvision_for_continuous_coordinates():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 50, size=(2, 40, 2))
+    wh = rng.uniform(0.5, 30, size=(2, 40, 2))
+    b1 = np.concatenate([xy[0], xy[0] + wh[0]], axis=1)
+    b2 = np.concatenate([xy[1], xy[1] + wh[1]], axis=1)
+    ours = box_iou(b1, b2, pixel_offset=0.0)
+    ref = torchvision.ops.box_iou(torch.from_numpy(b1), torch.from_numpy(b2)).numpy()
+    assert ours.shape == (40, 40)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    assert (ours > 0).sum() > 20, "the random boxes must overlap often enough for the test to mean something"
+
+
+def test_box_iou_plus_one_pixel_by_hand():
+    # [0,0,9,9] covers pixels 0..9: 10 x 10 = 100 pixels. [5,0,14,9] also 100; they share columns 5..9:
+    # intersection 5 x 10 = 50, union 150 -> 1/3. Without the +1: areas 81, intersection 4 x 9 = 36 -> 36/126.
+    a, b = np.array([[0, 0, 9, 9]]), np.array([[5, 0, 14, 9]])
+    assert box_iou(a, b)[0, 0] == pytest.approx(50 / 150)
+    assert box_iou(a, b, pixel_offset=0.0)[0, 0] == pytest.approx(36 / 126)
+    # touching boxes share one pixel column with the +1 convention, nothing without it
+    c = np.array([[9, 0, 18, 9]])
+    assert box_iou(a, c)[0, 0] == pytest.approx(10 / 190)
+    assert box_iou(a, c, pixel_offset=0.0)[0, 0] == 0.0
+    # disjoint boxes: 0, never negative
+    assert box_iou(a, np.array([[30, 30, 40, 40]]))[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("bad, what", [
+    (np.zeros((3, 5)), "shape"),
+    (np.array([[0, 0, np.nan, 1]]), "finite"),
+    (np.array([[5, 0, 1, 9]]), "x2 >= x1"),
+])
+def test_box_iou_rejects_bad_boxes(bad, what):
+    with pytest.raises(ValueError, match=what):
+        box_iou(bad, np.array([[0, 0, 1, 1]]))
+
+
+# --- voc_ap ------------------------------------------------------------------------------------------
+
+# Case A (one image, two cats, four detections by descending score):
+#   d1 .9 = cat 1 exactly          -> TP    tp 1 fp 0   rec .5  prec 1
+#   d2 .8 on empty background      -> FP    tp 1 fp 1   rec .5  prec 1/2
+#   d3 .7 = cat 2 exactly          -> TP    tp 2 fp 1   rec 1   prec 2/3
+#   d4 .6 = cat 1 again            -> FP    tp 2 fp 2   rec 1   prec 1/2   (duplicate)
+# VOC2010+: envelope at recall .5 is 1, at recall 1 is 2/3: AP = .5 * 1 + .5 * 2/3 = 5/6.
+# VOC2007: thresholds 0, .1, ..., .5 see max precision 1 (6 points), .6 ... 1.0 see 2/3 (5 points):
+#          AP = (6 + 5 * 2/3) / 11 = 28/33.
+REC_A = np.array([0.5, 0.5, 1.0, 1.0])
+PREC_A = np.array([1.0, 0.5, 2 / 3, 0.5])
+ANN_A = {"img": [obj("cat", [0, 0, 9, 9]), obj("cat", [20, 20, 29, 29])]}
+DETS_A = [("img", 0.9, 0, 0, 9, 9), ("img", 0.8, 40, 40, 49, 49),
+          ("img", 0.7, 20, 20, 29, 29), ("img", 0.6, 0, 0, 9, 9)]
+
+
+def test_voc_ap_by_hand_both_metrics():
+    assert voc_ap(REC_A, PREC_A) == pytest.approx(5 / 6, abs=1e-12)
+    assert voc_ap(REC_A, PREC_A, use_07_metric=True) == pytest.approx(28 / 33, abs=1e-12)
+
+
+def test_voc07_and_voc2010_on_the_same_curves():
+    """11-point AP samples the same envelope the area integrates: close, but not equal in general."""
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(200):
+        hits = rng.random(50) < rng.uniform(0.2, 0.9)
+        npos = hits.sum() + rng.integers(0, 10)
+        if npos == 0:
+            continue
+        tp = np.cumsum(hits)
+        rec, prec = tp / npos, tp / np.arange(1, 51)
+        a07, a10 = voc_ap(rec, prec, use_07_metric=True), voc_ap(rec, prec)
+        assert 0 <= a07 <= 1 and 0 <= a10 <= 1
+        diffs.append(a07 - a10)
+    diffs = np.abs(diffs)
+    assert diffs.max() < 0.1, "both sample the same envelope: they cannot be far apart"
+    assert (diffs > 1e-6).mean() > 0.9, "...but they are different metrics"
+
+
+def test_voc_ap_perfect_and_empty():
+    assert voc_ap(np.array([0.5, 1.0]), np.array([1.0, 1.0])) == pytest.approx(1.0)
+    assert voc_ap(np.array([0.5, 1.0]), np.array([1.0, 1.0]), use_07_metric=True) == pytest.approx(1.0)
+    assert voc_ap(np.array([]), np.array([])) == 0.0
+    assert voc_ap(np.array([]), np.array([]), use_07_metric=True) == 0.0
+
+
+def test_voc_ap_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="same length"):
+        voc_ap(np.array([0.1, 0.2]), np.array([1.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        voc_ap(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+# --- matching and voc_eval ----------------------------------------------------------------------------
+
+def test_voc_eval_case_a_by_hand():
+    rec, prec, ap = voc_eval(DETS_A, ANN_A, "cat")
+    np.testing.assert_allclose(rec, REC_A)
+    np.testing.assert_allclose(prec, PREC_A)
+    assert ap == pytest.approx(5 / 6)
+    assert voc_eval(DETS_A, ANN_A, "cat", use_07_metric=True)[2] == pytest.approx(28 / 33)
+
+
+def test_difficult_is_neither_rewarded_nor_penalised():
+    # d1 .9 on the difficult cat -> ignored (tp 0 fp 0, prec 0 thanks to eps, not 0/0)
+    # d2 .8 on the normal cat    -> TP      (tp 1 fp 0)
+    # d3 .7 on background        -> FP      (tp 1 fp 1)
+    # npos = 1 (difficult objects are not counted): rec [0, 1, 1], prec [0, 1, 1/2], AP = 1.
+    ann = {"a": [obj("cat", [0, 0, 9, 9]), obj("cat", [30, 30, 39, 39], difficult=True)]}
+    dets = [("a", 0.9, 30, 30, 39, 39), ("a", 0.8, 0, 0, 9, 9), ("a", 0.7, 50, 50, 59, 59)]
+    rec, prec, ap = voc_eval(dets, ann, "cat")
+    np.testing.assert_allclose(rec, [0, 1, 1])
+    np.testing.assert_allclose(prec, [0, 1, 0.5])
+    assert ap == pytest.approx(1.0)
+    m = match_detections(dets, ann, "cat")
+    assert m["npos"] == 1
+    assert m["ignored"].tolist() == [True, False, False]
+    # a second detection of the difficult cat is also ignored, not a duplicate FP
+    rec2, prec2, _ = voc_eval(dets + [("a", 0.95, 30, 30, 39, 39)], ann, "cat")
+    assert rec2.tolist() == [0, 0, 1, 1] and prec2[-1] == 0.5
+
+
+def test_iou_threshold_is_strict():
+    # gt covers 10 x 10 = 100 pixels; [0,0,4,9] covers 50 of them: IoU exactly 0.5 -> not a match (> 0.5)
+    ann = {"a": [obj("cat", [0, 0, 9, 9])]}
+    assert voc_eval([("a", 0.9, 0, 0, 4, 9)], ann, "cat")[2] == 0.0
+    assert voc_eval([("a", 0.9, 0, 0, 5, 9)], ann, "cat")[2] == pytest.approx(1.0)  # 60 / 100
+
+
+def test_best_overlap_taken_means_false_positive_no_fallback():
+    # two overlapping cats; d2 overlaps cat 1 (IoU 90/110) more than cat 2 (IoU 80/120 = .67 > .5).
+    # cat 1 is already taken by d1, so the devkit calls d2 a duplicate (FP) - it does not fall back to
+    # cat 2, which COCO's matcher would do.
+    ann = {"a": [obj("cat", [0, 0, 9, 9]), obj("cat", [0, 3, 9, 12])]}
+    dets = [("a", 0.9, 0, 0, 9, 9), ("a", 0.8, 0, 1, 9, 10)]
+    m = match_detections(dets, ann, "cat")
+    assert m["tp"].tolist() == [1, 0] and m["fp"].tolist() == [0, 1]
+    assert m["gt_index"].tolist() == [0, 0]
+
+
+def test_other_classes_and_other_images_are_ignored():
+    ann = {"a": [obj("cat", [0, 0, 9, 9]), obj("dog", [20, 20, 29, 29])], "b": []}
+    # the cat detector fires on the dog: FP for "cat" (it's not a cat); on image b: FP
+    dets = [("a", 0.9, 20, 20, 29, 29), ("b", 0.8, 0, 0, 9, 9), ("a", 0.7, 0, 0, 9, 9)]
+    rec, prec, ap = voc_eval(dets, ann, "cat")
+    np.testing.assert_allclose(rec, [0, 0, 1])
+    np.testing.assert_allclose(prec, [0, 0, 1 / 3])
+    assert ap == pytest.approx(1 / 3)
+
+
+def test_no_detections_gives_ap_zero():
+    rec, prec, ap = voc_eval([], ANN_A, "cat")
+    assert ap == 0.0 and rec.shape == (0,) and prec.shape == (0,)
+    assert voc_eval([], ANN_A, "cat", use_07_metric=True)[2] == 0.0
+
+
+def test_class_without_positives_is_reported_not_divided_by_zero():
+    with pytest.warns(UserWarning, match="'bird'.*no non-difficult") as record:
+        rec, prec, ap = voc_eval([("img", 0.5, 0, 0, 9, 9)], ANN_A, "bird")
+    assert not [w for w in record if issubclass(w.category, RuntimeWarning)], "numpy divided by zero"
+    assert np.isnan(ap) and np.isnan(rec).all()
+    np.testing.assert_array_equal(prec, [0.0])
+
+
+def test_unknown_image_id_is_an_error_naming_it():
+    with pytest.raises(ValueError, match="'nope'"):
+        voc_eval(DETS_A + [("nope", 0.1, 0, 0, 1, 1)], ANN_A, "cat")
+
+
+@pytest.mark.parametrize("dets, what", [
+    ([("img", 0.9, 0, 0, 9)], "detection 0.*6"),
+    ([("img", "high", 0, 0, 9, 9)], "detection 0.*number"),
+    ([("img", 0.9, 0, 0, 9, 9), ("img", float("nan"), 0, 0, 9, 9)], "detection 1.*finite"),
+    ([("img", 0.9, 9, 0, 0, 9)], "detection 0.*x2 >= x1"),
+])
+def test_bad_detections_are_errors(dets, what):
+    with pytest.raises(ValueError, match=what):
+        voc_eval(dets, ANN_A, "cat")
+
+
+@pytest.mark.parametrize("objects, what", [
+    ([{"name": "cat", "difficult": False}], "object 0.*'bbox' of 4 numbers"),
+    ([obj("dog", [0, 0, 1, 1]), {"name": "cat", "bbox": [0, 0, 1], "difficult": False}], "object 1.*'bbox' of 4"),
+    ([obj("cat", [0, 0, 1, 1]), {"name": "cat", "bbox": [0, 0, 1, 1], "difficult": "0"}], "object 1.*'difficult'"),
+    ([{"bbox": [0, 0, 1, 1]}], "'name'"),
+    ("cat", "list of objects"),
+])
+def test_bad_annotations_are_errors_naming_the_image(objects, what):
+    with pytest.raises(ValueError, match=f"'img'.*{what}"):
+        voc_eval(DETS_A, {"img": objects}, "cat")
+    all_boxes = [[[]], [np.array([[0, 0, 9, 9, 0.5]])], [[]]]
+    with pytest.raises(ValueError, match=f"'img'.*{what}"):
+        evaluate_detections(all_boxes, ["img"], {"img": objects}, CLASSES)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="iou_thresh"):
+        voc_eval(DETS_A, ANN_A, "cat", iou_thresh=1.5)
+    with pytest.raises(ValueError, match="pixel_offset"):
+        voc_eval(DETS_A, ANN_A, "cat", pixel_offset=-1)
+
+
+def test_ties_keep_input_order():
+    # equal scores: the earlier detection in the input is matched first (stable sort)
+    ann = {"a": [obj("cat", [0, 0, 9, 9])]}
+    m = match_detections([("a", 0.5, 0, 0, 9, 9), ("a", 0.5, 0, 0, 8, 9)], ann, "cat")
+    assert m["order"].tolist() == [0, 1] and m["tp"].tolist() == [1, 0]
+    scores = np.random.default_rng(0).choice([0.1, 0.2, 0.3], size=300)
+    m = match_detections([("a", s, 0, 0, 9, 9) for s in scores], ann, "cat")
+    assert m["order"].tolist() == np.lexsort((np.arange(300), -scores)).tolist()
+
+
+def test_accepts_parse_annotation_dicts():
+    full = {"img": {"filename": "img.jpg", "size": {"width": 60, "height": 60, "depth": 1}, "objects": ANN_A["img"]}}
+    assert voc_eval(DETS_A, full, "cat")[2] == pytest.approx(5 / 6)
+
+
+# --- evaluate_detections (all_boxes format) ------------------------------------------------------------
+
+CLASSES = ("__background__", "cat", "dog")
+
+
+def test_evaluate_detections_all_boxes_by_hand():
+    image_ids = ["img", "other"]
+    annotations = {"img": ANN_A["img"] + [obj("dog", [40, 0, 49, 9])], "other": []}
+    # all_boxes[class][image] = (#dets x 5) [x1, y1, x2, y2, score], 0-based pixels (the file is 1-based)
+    cat = np.array([[x1 - 1, y1 - 1, x2 - 1, y2 - 1, s] for _, s, x1, y1, x2, y2 in DETS_A])
+    all_boxes = [[[], []],
+                 [cat, np.empty((0, 5))],
+                 [np.array([[39, -1, 48, 8, 0.3]]), np.array([[0, 0, 5, 5, 0.9]])]]
+    res = evaluate_detections(all_boxes, image_ids, annotations, CLASSES)
+    assert res["ap"]["cat"] == pytest.approx(5 / 6)
+    # dog: the .9 detection on "other" is FP, then the TP: rec [0, 1], prec [0, 1/2] -> AP 1/2
+    assert res["ap"]["dog"] == pytest.approx(0.5)
+    assert res["map"] == pytest.approx((5 / 6 + 0.5) / 2)
+    assert res["npos"] == {"cat": 2, "dog": 1} and res["n_det"] == {"cat": 4, "dog": 2}
+    assert "__background__" not in res["ap"]
+    # already 1-based detections: zero_based=False
+    shifted = [[b if isinstance(b, list) else b + np.array([1, 1, 1, 1, 0]) for b in row] for row in all_boxes]
+    same = evaluate_detections(shifted, image_ids, annotations, CLASSES, zero_based=False)
+    assert same["ap"] == res["ap"]
+
+
+def test_evaluate_detections_equals_voc_eval_per_class():
+    rng = np.random.default_rng(3)
+    image_ids = [f"{i:06d}" for i in range(30)]
+    annotations, all_boxes = {}, [[[] for _ in image_ids] for _ in CLASSES]
+    for i, img in enumerate(image_ids):
+        objs = []
+        for _ in range(rng.integers(0, 4)):
+            x, y = rng.integers(0, 40, size=2)
+            objs.append(obj(str(rng.choice(CLASSES[1:])), [x, y, x + rng.integers(3, 20), y + rng.integers(3, 20)],
+                            difficult=bool(rng.random() < 0.2)))
+        annotations[img] = objs
+        for c in (1, 2):
+            k = rng.integers(0, 5)
+            xy = rng.integers(-1, 40, size=(k, 2)).astype(float)
+            all_boxes[c][i] = np.column_stack([xy, xy + rng.integers(3, 20, size=(k, 2)), rng.random(k)])
+    res = evaluate_detections(all_boxes, image_ids, annotations, CLASSES, use_07_metric=True)
+    for c, name in enumerate(CLASSES[1:], start=1):
+        dets = [(img, b[4], b[0] + 1, b[1] + 1, b[2] + 1, b[3] + 1)
+                for img, arr in zip(image_ids, all_boxes[c]) for b in np.asarray(arr).reshape(-1, 5)]
+        assert res["ap"][name] == voc_eval(dets, annotations, name, use_07_metric=True)[2]
+    assert res["map"] == pytest.approx(np.mean(list(res["ap"].values())))
+
+
+def test_evaluate_detections_reports_a_class_without_positives():
+    annotations = {"img": ANN_A["img"]}
+    all_boxes = [[[]], [np.array([[0, 0, 9, 9, 0.9]])], [np.array([[0, 0, 9, 9, 0.9]])]]
+    with pytest.warns(UserWarning, match="dog"):
+        res = evaluate_detections(all_boxes, ["img"], annotations, CLASSES)
+    assert res["no_positives"] == ["dog"] and np.isnan(res["ap"]["dog"])
+    assert res["map"] == pytest.approx(res["ap"]["cat"]), "mAP averages the classes that have positives"
+
+
+@pytest.mark.parametrize("mutate, what", [
+    (lambda ab: ab.pop(), "all_boxes has 2 class rows"),
+    (lambda ab: ab[1].pop(), "all_boxes\\[1\\] has 1 image entries"),
+    (lambda ab: ab[1].__setitem__(0, np.zeros((2, 4))), "all_boxes\\[1\\]\\[0\\].*\\(#dets, 5\\)"),
+])
+def test_evaluate_detections_rejects_bad_all_boxes(mutate, what):
+    all_boxes = [[[], []], [[], []], [[], []]]
+    mutate(all_boxes)
+    with pytest.raises(ValueError, match=what):
+        evaluate_detections(all_boxes, ["a", "b"], {"a": [], "b": []}, CLASSES)
+
+
+def test_evaluate_detections_rejects_unknown_and_duplicate_image_ids():
+    all_boxes = [[[], []], [[], []], [[], []]]
+    with pytest.raises(ValueError, match="'b'.*no annotation"):
+        evaluate_detections(all_boxes, ["a", "b"], {"a": []}, CLASSES)
+    with pytest.raises(ValueError, match="duplicate.*'a'"):
+        evaluate_detections(all_boxes, ["a", "a"], {"a": []}, CLASSES)
