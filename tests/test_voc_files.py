@@ -189,6 +189,16 @@ def test_write_voc_dataset_other_year_and_bad_arguments(tmp_path, canvas):
         write_voc_dataset(tmp_path, [bad], classes=CANVAS_CLASSES)
 
 
+def test_write_voc_dataset_refuses_to_mix_with_an_existing_tree(tmp_path, canvas):
+    from pt_helpers.canvas import CANVAS_CLASSES
+    voc = write_voc_dataset(tmp_path, [canvas[i] for i in range(3)], classes=CANVAS_CLASSES)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_voc_dataset(tmp_path, [canvas[0]], classes=CANVAS_CLASSES)
+    write_voc_dataset(tmp_path, [canvas[0]], classes=CANVAS_CLASSES, overwrite=True)
+    assert sorted(p.name for p in (voc / "Annotations").iterdir()) == ["000000.xml"], "no stale files left"
+    assert read_image_set(voc / "ImageSets" / "Main" / "test.txt") == ["000000"]
+
+
 @pytest.mark.parametrize("line", ["000001 2", "000001 1 extra", "bad/id"])
 def test_read_image_set_rejects_malformed_lines(tmp_path, line):
     path = write(tmp_path, f"000000\n{line}\n", "test.txt")

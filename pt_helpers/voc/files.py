@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -181,7 +182,7 @@ def _uint8_image(image: Any) -> np.ndarray:
 
 
 def write_voc_dataset(root: str | os.PathLike, samples: Iterable[Mapping[str, Any]], year: str = "2007",
-                      image_set: str = "test", *, classes: Sequence[str]) -> Path:
+                      image_set: str = "test", *, classes: Sequence[str], overwrite: bool = False) -> Path:
     """Write samples as a VOC tree ``root/VOCdevkit/VOC<year>`` (layout in the module docstring).
 
     Args:
@@ -191,6 +192,9 @@ def write_voc_dataset(root: str | os.PathLike, samples: Iterable[Mapping[str, An
             ``truncated`` ((K,) bools) - e.g. a :class:`~pt_helpers.canvas.FashionCanvas`.
         year: the four digits in ``VOC<year>``; image_set: the name of the image-set file.
         classes: class names, ``classes[0]`` = background.
+        overwrite: replace the ``Annotations``, ``ImageSets`` and ``JPEGImages`` folders of an existing
+            ``VOC<year>`` (otherwise an existing, non-empty tree is an error: stale files from a larger
+            earlier set would be left behind).
     Returns:
         The ``VOC<year>`` folder. Image ids are ``000000``, ``000001``, ... in sample order.
     """
@@ -199,6 +203,13 @@ def write_voc_dataset(root: str | os.PathLike, samples: Iterable[Mapping[str, An
     if not _ID.match(image_set):
         raise ValueError(f"write_voc_dataset(image_set={image_set!r}): expected letters, digits, '_', '-' or '.'")
     voc = Path(root) / "VOCdevkit" / f"VOC{year}"
+    existing = [voc / d for d in ("Annotations", "ImageSets", "JPEGImages")
+                if (voc / d).is_dir() and any((voc / d).iterdir())]
+    if existing and not overwrite:
+        raise FileExistsError(f"write_voc_dataset: {voc} already holds a data set; pass overwrite=True to replace its "
+                              "Annotations, ImageSets and JPEGImages")
+    for d in existing:
+        shutil.rmtree(d)
     dirs = {d: voc / d for d in ("Annotations", "JPEGImages", "ImageSets/Main")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
