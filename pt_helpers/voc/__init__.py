@@ -2,8 +2,8 @@
 
 Taught in notebooks/09_voc_eval.ipynb. ``pt_helpers.voc`` gathers three small modules:
 
-- :mod:`.metric` - pure NumPy: ``box_iou``, ``voc_ap``, ``match_detections``, ``voc_eval``,
-  ``evaluate_detections`` (the devkit's semantics, vectorised);
+- :mod:`.metric` - pure NumPy: ``box_iou``, ``voc_ap``, ``match_detections``, ``voc_eval`` (the devkit's
+  semantics, vectorised); :mod:`.all_boxes` - ``evaluate_detections`` for the ``all_boxes`` format;
 - :mod:`.files` - VOC XML (read with defusedxml), the ``VOCdevkit/VOC2007`` tree, image sets and the
   devkit's results files;
 - :mod:`.from_masks` - ``detections_from_probs``: connected components of a predicted mask as boxes;
@@ -12,6 +12,7 @@ Taught in notebooks/09_voc_eval.ipynb. ``pt_helpers.voc`` gathers three small mo
 :mod:`.reference` keeps py-faster-rcnn's per-detection loop (``voc_eval_loop``) to check against.
 """
 
+from .all_boxes import evaluate_detections
 from .files import (
     VOCFormatError,
     file_name,
@@ -24,7 +25,7 @@ from .files import (
     write_voc_dataset,
 )
 from .from_masks import detections_from_probs
-from .metric import box_iou, evaluate_detections, match_detections, voc_ap, voc_eval
+from .metric import box_iou, match_detections, voc_ap, voc_eval
 from .oracle import perturbed_oracle
 
 __all__ = [

@@ -12,7 +12,8 @@ Taught in notebooks/09_voc_eval.ipynb. Same semantics as the VOC devkit and py-f
 - boxes are inclusive pixel indices: a box spans ``x2 - x1 + 1`` pixels (``pixel_offset=1``);
   use ``pixel_offset=0`` for continuous coordinates (torchvision, COCO).
 
-Boxes are ``(..., 4)`` float arrays ``x1, y1, x2, y2``. Files (XML, image sets, results) live in
+Boxes are ``(..., 4)`` float arrays ``x1, y1, x2, y2``. The ``all_boxes`` format and
+``evaluate_detections`` are in :mod:`pt_helpers.voc.all_boxes`; files (XML, image sets, results) in
 :mod:`pt_helpers.voc.files`.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["box_iou", "voc_ap", "match_detections", "voc_eval", "evaluate_detections"]
+__all__ = ["box_iou", "voc_ap", "match_detections", "voc_eval"]
 
 EPS = np.finfo(np.float64).eps  # the devkit's guard against 0 / 0 when the first detections are ignored
 _CHUNK = 2_000_000  # detection x ground-truth pairs per vectorised step (bounds memory)
@@ -301,91 +302,3 @@ def voc_eval(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any]
     """
     m = match_detections(detections, annotations, classname, iou_thresh=iou_thresh, pixel_offset=pixel_offset)
     return _curve(m, classname, use_07_metric)
-
-
-def _class_rows(all_boxes_c: Sequence[Any], c: int, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(all_boxes_c) != n_images:
-        raise ValueError(f"all_boxes[{c}] has {len(all_boxes_c)} image entries, expected {n_images} (one per image id)")
-    lens = [len(x) for x in all_boxes_c]
-    nonempty = [i for i, k in enumerate(lens) if k]
-    rows = None
-    if nonempty:
-        try:
-            rows = np.concatenate([np.asarray(all_boxes_c[i], dtype=np.float64) for i in nonempty])
-        except (TypeError, ValueError):
-            pass
-    if nonempty and (rows is None or rows.ndim != 2 or rows.shape[1] != 5):
-        for i in nonempty:  # name the entry at fault
-            arr = np.asarray(all_boxes_c[i])
-            if arr.ndim != 2 or arr.shape[1] != 5 or arr.dtype.kind not in "biuf":
-                raise ValueError(f"all_boxes[{c}][{i}]: expected [] or an array of shape (#dets, 5) "
-                                 f"[x1, y1, x2, y2, score], got shape {arr.shape} dtype {arr.dtype}")
-    if not nonempty:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 5))
-    return np.repeat(np.asarray(nonempty, dtype=np.int64), [lens[i] for i in nonempty]), rows
-
-
-def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[str],
-                        annotations: Mapping[str, Any], classes: Sequence[str], *, iou_thresh: float = 0.5,
-                        use_07_metric: bool = False, pixel_offset: float = 1.0,
-                        zero_based: bool = True) -> dict[str, Any]:
-    """Per-class AP and mAP for the py-faster-rcnn ``all_boxes`` format.
-
-    Args:
-        all_boxes: ``all_boxes[class][image]`` = ``[]`` or an array ``(#dets, 5)`` of
-            ``x1, y1, x2, y2, score``; class 0 is the background and is skipped.
-        image_ids: the image set, in the order of the inner lists.
-        annotations: ``image_id -> objects`` as for :func:`voc_eval` (must cover ``image_ids``).
-        classes: class names, ``classes[0]`` = background.
-        zero_based: the boxes are 0-based pixel indices and VOC files 1-based, so 1 is added to the
-            coordinates as py-faster-rcnn does when it writes its results files; False if the
-            detections are already in the files' frame.
-    Returns:
-        ``{"ap": {class: AP}, "npos": {...}, "n_det": {...}, "rec": {...}, "prec": {...},
-        "map": mean AP over classes with positives, "no_positives": [classes without]}``.
-    """
-    _check_offset(pixel_offset, iou_thresh)
-    if len(all_boxes) != len(classes):
-        raise ValueError(f"all_boxes has {len(all_boxes)} class rows, expected {len(classes)} (one per class, "
-                         "background included)")
-    seen: set[str] = set()
-    for img in image_ids:
-        if img in seen:
-            raise ValueError(f"image_ids: duplicate id {img!r}")
-        seen.add(img)
-        if img not in annotations:
-            raise ValueError(f"image_ids: {img!r} has no annotation")
-    ann = {img: annotations[img] for img in image_ids}
-    ids, found = _objects_of(ann, None)  # every object once, then one boolean mask per class
-    rows_all, boxes_all, hard_all = _object_arrays(ids, found, ann)
-    names = np.array([o["name"] for _, o in found], dtype=object)
-    shift = np.array([1.0, 1.0, 1.0, 1.0, 0.0]) if zero_based else np.zeros(5)
-    out: dict[str, Any] = {k: {} for k in ("ap", "npos", "n_det", "rec", "prec")}
-    out["no_positives"] = []
-    for c, name in enumerate(classes):
-        if c == 0:
-            continue
-        img_idx, rows = _class_rows(all_boxes[c], c, len(image_ids))
-        rows = rows + shift
-        vals = np.column_stack([rows[:, 4], rows[:, :4]])  # (score, x1, y1, x2, y2)
-        bad = ~np.isfinite(vals).all(1) | (vals[:, 3] < vals[:, 1]) | (vals[:, 4] < vals[:, 2])
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"all_boxes[{c}][{int(img_idx[k])}]: row {rows[k] - shift} is not finite or is "
-                             "inverted; expected x2 >= x1, y2 >= y1")
-        sel = names == name
-        gt = _padded(ids, rows_all[sel], boxes_all[sel], hard_all[sel])
-        m = _match_arrays(img_idx, vals, gt, iou_thresh, float(pixel_offset))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            rec, prec, ap = _curve(m, name, use_07_metric)
-        for key, val in (("ap", ap), ("npos", m["npos"]), ("n_det", len(rows)), ("rec", rec), ("prec", prec)):
-            out[key][name] = val
-        if m["npos"] == 0:
-            out["no_positives"].append(name)
-    if out["no_positives"]:
-        warnings.warn(f"no non-difficult ground truth for {out['no_positives']}: their AP is NaN and they are "
-                      "left out of the mAP", UserWarning, stacklevel=2)
-    valid = [ap for name, ap in out["ap"].items() if name not in out["no_positives"]]
-    out["map"] = float(np.mean(valid)) if valid else float("nan")
-    return out

@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from .metric import voc_ap
 
-__all__ = ["boxes_figure", "iou_figure", "pr_figure"]
+__all__ = ["boxes_figure", "iou_figure", "pr_figure", "ap_bars"]
 
 
 def _rect(ax: Any, box: Sequence[float], **kw: Any) -> None:
@@ -104,4 +104,27 @@ def pr_figure(rec: np.ndarray, prec: np.ndarray, *, title: str = "", size: tuple
         ax.legend(fontsize=7, loc="lower left")
     if title:
         fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def ap_bars(series: dict[str, dict[str, float]], *, title: str = "", ylabel: str = "AP",
+            size: tuple[float, float] = (8, 3.2)) -> Figure:
+    """Grouped bars: ``series[name][class] = AP`` (one colour per series, classes on the x axis)."""
+    names = list(series)
+    classes = list(series[names[0]])
+    x = np.arange(len(classes))
+    width = 0.8 / len(names)
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    for k, name in enumerate(names):
+        vals = [series[name].get(c, np.nan) for c in classes]
+        mean = np.nanmean(vals)
+        ax.bar(x + (k - (len(names) - 1) / 2) * width, vals, width, label=f"{name} (mean {mean:.3f})")
+    ax.set_xticks(x, classes, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
     return fig
