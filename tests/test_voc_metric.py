@@ -11,6 +11,7 @@ import torch
 import torchvision
 
 from pt_helpers.voc import (
+    Detections,
     box_iou,
     evaluate_detections,
     match_detections,
@@ -217,6 +218,27 @@ def test_bad_annotations_are_errors_naming_the_image(objects, what):
     all_boxes = [[[]], [np.array([[0, 0, 9, 9, 0.5]])], [[]]]
     with pytest.raises(ValueError, match=f"'img'.*{what}"):
         evaluate_detections(all_boxes, ["img"], {"img": objects}, CLASSES)
+
+
+def test_detections_in_columns_give_the_same_result():
+    cols = Detections.from_tuples(DETS_A)
+    assert len(cols) == 4 and cols.image_ids == ["img"] * 4 and cols.boxes.shape == (4, 4)
+    for a, b in zip(voc_eval(cols, ANN_A, "cat"), voc_eval(DETS_A, ANN_A, "cat")):
+        np.testing.assert_array_equal(a, b)
+    built = Detections(["img", "img"], [0.9, 0.8], np.array([[0, 0, 9, 9], [40, 40, 49, 49]]))
+    assert voc_eval(built, ANN_A, "cat")[0].tolist() == [0.5, 0.5]
+    assert len(Detections([], [], [])) == 0 and voc_eval(Detections([], [], []), ANN_A, "cat")[2] == 0.0
+
+
+@pytest.mark.parametrize("args, what", [
+    ((["a", "b"], [0.5], np.zeros((2, 4))), "2 image ids, scores of shape \\(1,\\)"),
+    ((["a"], [0.5], np.zeros((1, 5))), "boxes of shape \\(1, 5\\)"),
+    ((["a", "b"], [0.5, np.inf], np.zeros((2, 4))), "detection 1.*finite"),
+    ((["a"], [0.5], [[3, 0, 1, 1]]), "detection 0.*inverted"),
+])
+def test_detections_columns_are_validated(args, what):
+    with pytest.raises(ValueError, match=what):
+        Detections(*args)
 
 
 def test_bad_arguments():

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from pt_helpers.voc import voc_ap, voc_eval
+from pt_helpers.voc import Detections, voc_ap, voc_eval
 from pt_helpers.voc.reference import voc_ap_loop, voc_eval_loop
 
 CLASSES = ("cat", "dog", "bird")
@@ -67,6 +67,16 @@ def test_vectorised_equals_loop(data, use_07_metric, pixel_offset):
         np.testing.assert_allclose(prec, prec_l, rtol=0, atol=1e-9)
         assert abs(ap - ap_l) <= 1e-9
         assert 0.2 < ap < 0.95, "the synthetic data must be neither trivial nor hopeless"
+
+
+def test_vectorised_equals_loop_on_columns(data):
+    annotations, detections = data
+    for c in CLASSES:
+        cols = Detections.from_tuples(detections[c])
+        a, b = voc_eval(cols, annotations, c), voc_eval_loop(cols, annotations, c)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+        assert a[2] == b[2] == voc_eval(detections[c], annotations, c)[2]
 
 
 @pytest.mark.parametrize("iou_thresh", [0.3, 0.7])

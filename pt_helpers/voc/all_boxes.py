@@ -82,15 +82,14 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
             continue
         img_idx, rows = _class_rows(all_boxes[c], c, len(image_ids))
         rows = rows + shift
-        vals = np.column_stack([rows[:, 4], rows[:, :4]])  # (score, x1, y1, x2, y2)
-        bad = ~np.isfinite(vals).all(1) | (vals[:, 3] < vals[:, 1]) | (vals[:, 4] < vals[:, 2])
+        bad = ~np.isfinite(rows).all(1) | (rows[:, 2] < rows[:, 0]) | (rows[:, 3] < rows[:, 1])
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"all_boxes[{c}][{int(img_idx[k])}]: row {rows[k] - shift} is not finite or is "
                              "inverted; expected x2 >= x1, y2 >= y1")
         sel = names == name
         gt = _padded(ids, rows_all[sel], boxes_all[sel], hard_all[sel])
-        m = _match_arrays(img_idx, vals, gt, iou_thresh, float(pixel_offset))
+        m = _match_arrays(img_idx, rows[:, 4], rows[:, :4], gt, iou_thresh, float(pixel_offset))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             rec, prec, ap = _curve(m, name, use_07_metric)

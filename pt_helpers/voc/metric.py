@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["box_iou", "voc_ap", "match_detections", "voc_eval"]
+__all__ = ["box_iou", "voc_ap", "Detections", "match_detections", "voc_eval"]
 
 EPS = np.finfo(np.float64).eps  # the devkit's guard against 0 / 0 when the first detections are ignored
 _CHUNK = 2_000_000  # detection x ground-truth pairs per vectorised step (bounds memory)
@@ -178,53 +179,84 @@ def _class_ground_truth(annotations: Mapping[str, Any], classname: str):
     return _padded(ids, *_object_arrays(ids, found, annotations))
 
 
-def _detection_arrays(detections: Sequence[Sequence[Any]]) -> tuple[list[Any], np.ndarray]:
-    """``(image_id, score, x1, y1, x2, y2)`` tuples -> ids and a ``(N, 5)`` float64 array, validated."""
-    n = len(detections)
-    table = None
-    if n:
-        try:  # fast path: one C-level conversion of the whole list
-            table = np.array(detections, dtype=object)
-            vals = table[:, 1:].astype(np.float64) if table.shape == (n, 6) else None
-        except (TypeError, ValueError, IndexError):
-            vals = None
-    if not n or vals is None:  # slow path: find the detection at fault (or convert odd-but-valid ids)
-        for d, det in enumerate(detections):
-            if len(det) != 6:
-                raise ValueError(f"detection {d}: expected 6 fields (image_id, score, x1, y1, x2, y2), got {det!r}")
-            try:
-                [float(v) for v in det[1:]]
-            except (TypeError, ValueError):
-                raise ValueError(f"detection {d}: score and box must be numbers, got {det!r}") from None
-        ids = [det[0] for det in detections]
-        vals = np.array([det[1:] for det in detections], dtype=np.float64).reshape(-1, 5)
-    else:
-        ids = table[:, 0].tolist()
-    finite = np.isfinite(vals).all(1)
-    if not finite.all():
-        d = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"detection {d}: score and box must be finite, got {detections[d]!r}")
-    bad = (vals[:, 3] < vals[:, 1]) | (vals[:, 4] < vals[:, 2])
-    if bad.any():
-        d = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"detection {d}: inverted box {detections[d]!r}; expected x2 >= x1 and y2 >= y1")
-    return ids, vals
+@dataclass(frozen=True)
+class Detections:
+    """One class's detections as columns - what a devkit results file holds - validated on creation.
+
+    ``image_ids`` (N,) ids, ``scores`` (N,) and ``boxes`` (N, 4) ``x1, y1, x2, y2`` (float64).
+    :func:`voc_eval` takes this or the row form ``[(image_id, score, x1, y1, x2, y2), ...]``, which
+    :meth:`from_tuples` converts; build it once to evaluate the same detections several ways.
+    """
+
+    image_ids: Sequence[Any]
+    scores: np.ndarray
+    boxes: np.ndarray
+
+    def __post_init__(self) -> None:
+        ids = list(self.image_ids)
+        scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        boxes = np.asarray(self.boxes, dtype=np.float64)
+        boxes = boxes.reshape(-1, 4) if boxes.size == 0 else boxes
+        if scores.shape != (len(ids),) or boxes.shape != (len(ids), 4):
+            raise ValueError(f"Detections: {len(ids)} image ids, scores of shape {scores.shape} and boxes of shape "
+                             f"{boxes.shape}; expected (N,) and (N, 4)")
+        bad = ~(np.isfinite(scores) & np.isfinite(boxes).all(1))
+        inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+        for flags, problem in ((bad, "score and box must be finite"),
+                               (inverted, "inverted box; expected x2 >= x1 and y2 >= y1")):
+            if flags.any():
+                d = int(np.flatnonzero(flags)[0])
+                raise ValueError(f"detection {d}: {problem}, got image {ids[d]!r} score {scores[d]} box "
+                                 f"{boxes[d].tolist()}")
+        object.__setattr__(self, "image_ids", ids)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "boxes", boxes)
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    @classmethod
+    def from_tuples(cls, detections: Sequence[Sequence[Any]]) -> Detections:
+        """From ``(image_id, score, x1, y1, x2, y2)`` tuples (errors name the detection at fault)."""
+        n = len(detections)
+        vals = None
+        if n:
+            try:  # fast path: one C-level conversion of the whole list
+                table = np.array(detections, dtype=object)
+                if table.shape == (n, 6):
+                    vals, ids = table[:, 1:].astype(np.float64), table[:, 0].tolist()
+            except (TypeError, ValueError, IndexError):
+                vals = None
+        if vals is None:  # slow path: find the detection at fault (or convert odd-but-valid ids)
+            for d, det in enumerate(detections):
+                if len(det) != 6:
+                    raise ValueError(f"detection {d}: expected 6 fields (image_id, score, x1, y1, x2, y2), "
+                                     f"got {det!r}")
+                try:
+                    [float(v) for v in det[1:]]
+                except (TypeError, ValueError):
+                    raise ValueError(f"detection {d}: score and box must be numbers, got {det!r}") from None
+            ids = [det[0] for det in detections]
+            vals = np.array([det[1:] for det in detections], dtype=np.float64).reshape(-1, 5)
+        return cls(ids, vals[:, 0], vals[:, 1:])
 
 
-def _match_arrays(img_idx: np.ndarray, vals: np.ndarray, gt, iou_thresh: float, off: float) -> dict[str, Any]:
+def _match_arrays(img_idx: np.ndarray, scores: np.ndarray, boxes: np.ndarray, gt, iou_thresh: float,
+                  off: float) -> dict[str, Any]:
     _, gt_boxes, gt_difficult, counts, npos = gt
-    order = np.argsort(-vals[:, 0], kind="stable")
-    img_idx, bb = img_idx[order], vals[order, 1:]
+    order = np.argsort(-scores, kind="stable")
+    img_idx, bb = img_idx[order], boxes[order]
     nd, G = len(order), gt_boxes.shape[1]
     ovmax = np.full(nd, -np.inf)
     jmax = np.zeros(nd, dtype=np.int64)
+    rows = np.flatnonzero(counts[img_idx] > 0)  # detections on an image without a box of the class stay FP
     step = max(1, _CHUNK // max(G, 1))
-    for s in range(0, nd if G else 0, step):
-        sl = slice(s, s + step)
-        ov = _overlaps(bb[sl, None, :], gt_boxes[img_idx[sl]], off)  # (n, G): each detection vs its image's boxes
-        ov[np.arange(G)[None, :] >= counts[img_idx[sl], None]] = -np.inf  # padding slots never match
-        jmax[sl] = ov.argmax(1)
-        ovmax[sl] = ov[np.arange(ov.shape[0]), jmax[sl]]
+    for s in range(0, len(rows), step):
+        r = rows[s:s + step]
+        ov = _overlaps(bb[r, None, :], gt_boxes[img_idx[r]], off)  # (n, G): each detection vs its image's boxes
+        ov[np.arange(G)[None, :] >= counts[img_idx[r], None]] = -np.inf  # padding slots never match
+        jmax[r] = ov.argmax(1)
+        ovmax[r] = ov[np.arange(len(r)), jmax[r]]
     above = ovmax > iou_thresh
     ignored = above & gt_difficult[img_idx, jmax] if G else np.zeros(nd, dtype=bool)
     cand = np.flatnonzero(above & ~ignored)
@@ -236,8 +268,8 @@ def _match_arrays(img_idx: np.ndarray, vals: np.ndarray, gt, iou_thresh: float, 
             "ignored": ignored, "npos": npos}
 
 
-def match_detections(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
-                     iou_thresh: float = 0.5, pixel_offset: float = 1.0) -> dict[str, Any]:
+def match_detections(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any],
+                     classname: str, *, iou_thresh: float = 0.5, pixel_offset: float = 1.0) -> dict[str, Any]:
     """The devkit's greedy matching, detection by detection (the table the lesson builds).
 
     Args: as :func:`voc_eval`.
@@ -249,7 +281,8 @@ def match_detections(detections: Sequence[Sequence[Any]], annotations: Mapping[s
     """
     _check_offset(pixel_offset, iou_thresh)
     gt = _class_ground_truth(annotations, classname)
-    ids, vals = _detection_arrays(detections)
+    dets = detections if isinstance(detections, Detections) else Detections.from_tuples(detections)
+    ids = dets.image_ids
     index = gt[0]
     try:
         img_idx = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
@@ -257,7 +290,7 @@ def match_detections(detections: Sequence[Sequence[Any]], annotations: Mapping[s
         d, img = next((d, i) for d, i in enumerate(ids) if not _known(index, i))
         raise ValueError(f"detection {d} is on image id {img!r}, which has no annotation "
                          f"({len(index)} annotated images, e.g. {list(index)[:3]})") from None
-    return _match_arrays(img_idx, vals, gt, iou_thresh, float(pixel_offset))
+    return _match_arrays(img_idx, dets.scores, dets.boxes, gt, iou_thresh, float(pixel_offset))
 
 
 def _known(index: Mapping[Any, int], key: Any) -> bool:
@@ -278,14 +311,14 @@ def _curve(m: dict[str, Any], classname: str, use_07_metric: bool) -> tuple[np.n
     return rec, prec, voc_ap(rec, prec, use_07_metric)
 
 
-def voc_eval(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
+def voc_eval(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
              iou_thresh: float = 0.5, use_07_metric: bool = False,
              pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
     """PASCAL VOC evaluation of one class (semantics in the module docstring).
 
     Args:
-        detections: ``(image_id, score, x1, y1, x2, y2)`` for this class, in the annotations'
-            coordinate frame (VOC files are 1-based).
+        detections: ``(image_id, score, x1, y1, x2, y2)`` tuples for this class, or a
+            :class:`Detections`, in the annotations' coordinate frame (VOC files are 1-based).
         annotations: ``image_id -> list of objects`` (``{"name", "bbox", "difficult", ...}``) or the
             dicts :func:`pt_helpers.voc.parse_annotation` returns; its keys are the image set.
         classname: the class to evaluate.

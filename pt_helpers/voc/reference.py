@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .metric import Detections
+
 __all__ = ["voc_ap_loop", "voc_eval_loop"]
 
 
@@ -54,7 +56,7 @@ def voc_ap_loop(rec: np.ndarray, prec: np.ndarray, use_07_metric: bool = False) 
     return float(ap)
 
 
-def voc_eval_loop(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
+def voc_eval_loop(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
                   iou_thresh: float = 0.5, use_07_metric: bool = False,
                   pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
     """Same arguments and results as :func:`pt_helpers.voc.voc_eval`, one detection at a time."""
@@ -71,9 +73,12 @@ def voc_eval_loop(detections: Sequence[Sequence[Any]], annotations: Mapping[str,
         npos = npos + sum(~difficult)
         class_recs[imagename] = {"bbox": bbox, "difficult": difficult, "det": det}
 
-    image_ids = [x[0] for x in detections]
-    confidence = np.array([float(x[1]) for x in detections])
-    BB = np.array([[float(z) for z in x[2:]] for x in detections]).reshape(-1, 4)
+    if isinstance(detections, Detections):  # already in columns: what the original has after reading its file
+        image_ids, confidence, BB = list(detections.image_ids), detections.scores, detections.boxes
+    else:
+        image_ids = [x[0] for x in detections]
+        confidence = np.array([float(x[1]) for x in detections])
+        BB = np.array([[float(z) for z in x[2:]] for x in detections]).reshape(-1, 4)
 
     # sort by confidence
     sorted_ind = np.argsort(-confidence, kind="stable")
