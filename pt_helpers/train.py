@@ -213,6 +213,7 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
         restore_rng(rng)  # after on_train_begin, so a callback drawing random numbers cannot shift the run
     was_training = model.training
     step = start * steps
+    bar = tqdm(total=(epochs - start) * steps, leave=False, disable=quiet)  # one bar for the run
     try:
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
@@ -220,7 +221,7 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
             loss_sum = torch.zeros((), device=device, dtype=torch.float64)
             hits = torch.zeros((), device=device, dtype=torch.int64)
             n_items = n_targets = 0
-            bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=quiet)
+            bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
             for batch in train_loader:
                 x, y = _split(batch, device)
                 out = model(x)
@@ -245,7 +246,6 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
                 bar.update()
                 if step % 10 == 0:
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-            bar.close()
             if n_items == 0:
                 raise ValueError("fit(train_loader): the loader yielded no batches")
             logs = {"train_loss": loss_sum.item() / n_items, "train_acc": hits.item() / n_targets,
@@ -272,6 +272,7 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
                 save_checkpoint(checkpoint, model=model, optimizer=optimizer, scheduler=scheduler,
                                 epoch=epoch + 1, history=history, loaders=[train_loader])
     finally:
+        bar.close()
         model.train(was_training)
     for cb in callbacks:
         cb.on_train_end(history)
