@@ -91,8 +91,8 @@ class DevTools:
 def _lesson_cnn() -> tuple[torch.nn.Module, tuple[int, ...]]:
     try:
         from pt_helpers.models.cnn import FashionCNN
-    except ModuleNotFoundError:  # TEMPORARY while lesson 05's model lands
-        pytest.skip("pt_helpers.models.cnn not written yet")
+    except ModuleNotFoundError:  # until lesson 05's model is committed
+        pytest.skip("pt_helpers.models.cnn is not in this checkout yet")
 
     return FashionCNN(), (1, 1, 28, 28)
 

@@ -1,8 +1,10 @@
 """Latency of eager PyTorch vs an ONNX Runtime session on the same inputs, with the same thread count.
 
 Taught in notebooks/10_deploy.ipynb. Both engines get the same host tensors and return host arrays
-(on a GPU the copies are included in both), warm-up calls are run and thrown away, and the two engines
-alternate run by run so background load on a shared machine hits both alike.
+(on a GPU the copies are included in both), and each engine is timed in its own block after its own
+warm-up. The engines do not alternate call by call: after every run ONNX Runtime's worker threads keep
+spinning for a while (``session.intra_op.allow_spinning``, on by default) and would take the cores away
+from PyTorch's next call; on a 2-core machine that made eager PyTorch look 100 times slower.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def benchmark(model: nn.Module, session: onnxruntime.InferenceSession,
     Args:
         inputs: a host batch ``(B, ...)`` (or a sequence of tensors); other batch sizes repeat its rows.
         batch_sizes: default ``(B,)``.
-        warmup: untimed calls per engine and batch size first (allocations, kernel selection, caches).
+        warmup: untimed calls before each engine's block (allocations, kernel selection, caches, and
+            the other engine's spinning threads going idle).
         runs: timed calls per engine and batch size; median and 90th percentile are reported.
     Returns:
         A :class:`BenchmarkReport`. torch runs with the session's ``intra_op_num_threads`` (restored
@@ -112,8 +115,8 @@ def benchmark(model: nn.Module, session: onnxruntime.InferenceSession,
             xb = _batch(xs, b)
             feed = _feed(session, xb)
             calls = {"eager": lambda xb=xb: eager(xb), "onnxruntime": lambda feed=feed: session.run(None, feed)}
-            for i in range(warmup + runs):
-                for engine, call in calls.items():  # alternate: background load hits both engines alike
+            for engine, call in calls.items():  # one block per engine (see the module docstring)
+                for i in range(warmup + runs):
                     start = time.perf_counter()
                     call()
                     if i >= warmup:
