@@ -137,7 +137,8 @@ def report(file: Any = None) -> None:
 
     device = get_device()
     if device.type == "cuda":
-        dev = f"cuda: {torch.cuda.get_device_name(device)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))})"
+        capability = ".".join(map(str, torch.cuda.get_device_capability(device)))
+        dev = f"cuda: {torch.cuda.get_device_name(device)} (capability {capability})"
     else:
         dev = f"{device.type}: {platform.processor() or platform.machine()}"
     found = locate_fashion_mnist()
@@ -148,7 +149,7 @@ def report(file: Any = None) -> None:
         ("device", dev),
         ("CPU threads", str(torch.get_num_threads())),
         ("mode", "fast (PT_COURSE_FAST=1)" if fast_mode() else "full"),
-        ("Fashion-MNIST", str(found.path) + f" [{found.source}]" if found else "not found yet (downloads on first use)"),
+        ("Fashion-MNIST", f"{found.path} [{found.source}]" if found else "not found yet (downloads on first use)"),
         ("course data", str(data_dir())),
     ]
     width = max(len(k) for k, _ in rows)
