@@ -8,6 +8,8 @@ Boxes are inclusive pixel boxes: a box ``x1..x2`` covers pixel centres x1..x2, s
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,32 +27,52 @@ def _rect(ax: Any, box: Sequence[float], **kw: Any) -> None:
     ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, **kw))
 
 
+def _natural_key(handle: Any) -> list[Any]:
+    """Sort key of a legend entry: its label, with runs of digits compared as numbers ("#2" < "#10")."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", handle.get_label())]
+
+
 def boxes_figure(images: Sequence[Any], *, gt: Sequence[Sequence[dict]] | None = None,
                  detections: Sequence[Sequence[tuple]] | None = None, titles: Sequence[str] | None = None,
-                 size: float = 2.6) -> Figure:
+                 legend: bool = False, size: float = 2.6) -> Figure:
     """Images with ground truth (green; dashed = difficult) and detections (orange, with a label).
 
     Args:
         images: ``(H, W)`` or ``(1, H, W)`` arrays/tensors (grey).
         gt: per image a list of ``{"bbox", "name", "difficult"}`` in the image's pixel frame.
         detections: per image a list of ``(box, text)`` pairs.
+        legend: give each detection its own colour and put the texts in a legend below the images
+            (for a few, overlapping boxes; sorted by text) instead of writing them beside the boxes.
     """
     n = len(images)
-    fig = Figure(figsize=(size * n, size * 1.08), layout="constrained")
+    colours = itertools.cycle(["#ff7f0e", "#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"])
+    fig = Figure(figsize=(size * n, size * (1.35 if legend else 1.08)), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
+    handles = []
     for k, ax in enumerate(axes):
         img = np.asarray(images[k].detach().cpu() if hasattr(images[k], "detach") else images[k], dtype=float)
         ax.imshow(img.reshape(img.shape[-2:]), cmap="gray", vmin=0, vmax=img.max() or 1)
-        for o in (gt[k] if gt else []):
-            _rect(ax, o["bbox"], edgecolor="#2ca02c", linewidth=1.6, linestyle="--" if o.get("difficult") else "-")
+        for box, text in (detections[k] if detections else []):
+            colour = next(colours) if legend else "#ff7f0e"
+            x1, y1, x2, y2 = (float(v) for v in box)
+            patch = Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, edgecolor=colour,
+                              linewidth=1.3, label=text)
+            ax.add_patch(patch)
+            if legend:
+                handles.append(patch)
+            else:
+                ax.text(x2 + 0.5, y2 + 0.5, text, color=colour, fontsize=7, ha="right", va="top")
+        for o in (gt[k] if gt else []):  # on top of the detections, so a difficult (dashed) box stays visible
+            _rect(ax, o["bbox"], edgecolor="#2ca02c", linewidth=1.6, linestyle="--" if o.get("difficult") else "-",
+                  zorder=3)
             ax.text(o["bbox"][0] - 0.5, o["bbox"][1] - 1, o.get("name", ""), color="#2ca02c", fontsize=7,
                     va="bottom")
-        for box, text in (detections[k] if detections else []):
-            _rect(ax, box, edgecolor="#ff7f0e", linewidth=1.2)
-            ax.text(box[2] + 0.5, box[3] + 0.5, text, color="#ff7f0e", fontsize=7, ha="right", va="top")
         ax.set_axis_off()
         if titles:
             ax.set_title(titles[k], fontsize=8)
+    if handles:
+        handles.sort(key=_natural_key)  # e.g. "#2 ...", "#10 ...": in rank order
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7, frameon=False)
     return fig
 
 
