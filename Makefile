@@ -9,6 +9,7 @@ ASSETS_STAMP := $(VENV)/.visdom-assets
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 NB ?= notebooks/[0-9][0-9]_*.ipynb
 LAB_PORT ?= 8888
+LAB_ARGS ?=
 
 .PHONY: setup lab test unit notebooks execute doctor workbook lint clean
 
@@ -42,7 +43,7 @@ data/.fashion-mnist:
 ## lab: open JupyterLab on notebooks/ (the exercise copies are in workbook/)
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
-	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT)
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 ## test: every unit test, then every notebook in fast mode (what CI runs)
 test: setup
