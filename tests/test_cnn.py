@@ -24,10 +24,10 @@ def test_output_and_block_shapes():
 
 def test_parameter_count_matches_the_formula():
     c1, c2, c3 = 8, 16, 24
-    model = FashionCNN(channels=(c1, c2, c3), num_classes=5)
+    model = FashionCNN(channels=(c1, c2, c3), num_classes=5, hidden=32)
     conv = 9 * (1 * c1 + c1 * c2 + c2 * c3)  # 3x3 kernels, no bias
     bn = 2 * (c1 + c2 + c3)
-    head = c3 * 9 * 5 + 5
+    head = (c3 * 9 * 32 + 32) + (32 * 5 + 5)
     assert sum(p.numel() for p in model.parameters()) == conv + bn + head
 
 
@@ -57,7 +57,7 @@ def test_channels_last_gives_the_same_logits():
 
 def test_save_and_rebuild(tmp_path):
     torch.manual_seed(0)
-    model = FashionCNN(channels=(4, 8, 12), dropout=0.1, num_classes=3)
+    model = FashionCNN(channels=(4, 8, 12), hidden=16, dropout=0.1, num_classes=3)
     save_model(tmp_path / "cnn.pt", model)
     back = load_model(tmp_path / "cnn.pt", FashionCNN)
     assert back.config == model.config
@@ -68,6 +68,8 @@ def test_save_and_rebuild(tmp_path):
 def test_bad_arguments_and_inputs():
     with pytest.raises(ValueError, match="channels"):
         FashionCNN(channels=(8, 16))
+    with pytest.raises(ValueError, match="hidden"):
+        FashionCNN(hidden=0)
     with pytest.raises(ValueError, match="dropout"):
         FashionCNN(dropout=1.0)
     with pytest.raises(TypeError):

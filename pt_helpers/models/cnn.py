@@ -1,4 +1,4 @@
-"""The Fashion-MNIST CNN of lesson 05: three conv blocks and a linear head.
+"""The Fashion-MNIST CNN of lesson 05: three conv blocks and a two-layer classifier head.
 
 Taught in notebooks/05_cnn.ipynb, which builds this class step by step, trains it on all 60,000
 training images and saves it to ``data_dir() / "checkpoints" / "cnn_fashion.pt"`` with
@@ -30,38 +30,48 @@ class ConvBlock(nn.Sequential):
 
 
 class FashionCNN(nn.Module):
-    """Three conv blocks (28 → 14 → 7 → 3 pixels) and a linear classifier.
+    """Three conv blocks (28 → 14 → 7 → 3 pixels) and a two-layer classifier head.
 
     Args:
         in_channels: image channels (1 for Fashion-MNIST).
         num_classes: outputs (logits; no softmax).
         channels: output channels of the three blocks.
-        dropout: dropout probability before the linear layer.
+        hidden: width of the head's hidden layer.
+        dropout: dropout probability before the last linear layer.
     Input ``(B, in_channels, 28, 28)`` float, normalised; output ``(B, num_classes)`` logits.
     Other sizes work as long as H, W ≥ 8; the head expects ``H // 8 == W // 8 == 3`` (28..31 px).
     """
 
     def __init__(self, *, in_channels: int = 1, num_classes: int = 10, channels: Sequence[int] = (32, 64, 128),
-                 dropout: float = 0.2) -> None:
+                 hidden: int = 256, dropout: float = 0.2) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if len(channels) != 3 or min(channels) < 1:
             raise ValueError(f"FashionCNN(channels={channels!r}): expected three positive ints")
+        if hidden < 1:
+            raise ValueError(f"FashionCNN(hidden={hidden!r}): expected a positive int")
         if not 0 <= dropout < 1:
             raise ValueError(f"FashionCNN(dropout={dropout!r}): expected a probability in [0, 1)")
-        self.in_channels, self.num_classes, self.channels, self.dropout = in_channels, num_classes, channels, dropout
+        self.in_channels, self.num_classes, self.channels = in_channels, num_classes, channels
+        self.hidden, self.dropout = hidden, dropout
         c1, c2, c3 = channels
         self.features = nn.Sequential(ConvBlock(in_channels, c1), ConvBlock(c1, c2), ConvBlock(c2, c3))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c3 * 3 * 3, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Flatten(),                      # (B, c3, 3, 3) -> (B, c3 * 9)
+            nn.Linear(c3 * 3 * 3, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
 
     @property
     def config(self) -> dict[str, Any]:
         """The constructor's keyword arguments (saved beside the weights)."""
         return {"in_channels": self.in_channels, "num_classes": self.num_classes,
-                "channels": list(self.channels), "dropout": self.dropout}
+                "channels": list(self.channels), "hidden": self.hidden, "dropout": self.dropout}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"FashionCNN: expected input (B, {self.in_channels}, 28, 28), got {tuple(x.shape)}")
         x = self.features(x)       # (B, C, 28, 28) -> (B, c3, 3, 3)
-        return self.classifier(x)  # (B, c3 * 9) -> (B, num_classes)
+        return self.classifier(x)  # (B, c3, 3, 3) -> (B, num_classes) logits
