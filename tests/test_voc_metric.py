@@ -258,6 +258,17 @@ def test_ties_keep_input_order():
     assert m["order"].tolist() == np.lexsort((np.arange(300), -scores)).tolist()
 
 
+def test_order_without_ties_and_with_one_tie_among_many():
+    # distinct scores take the fast (unstable) sort; a single tie anywhere switches to the stable one
+    ann = {"a": [obj("cat", [0, 0, 9, 9])]}
+    scores = np.random.default_rng(1).permutation(5000) / 5000.0
+    m = match_detections([("a", s, 0, 0, 9, 9) for s in scores], ann, "cat")
+    assert m["order"].tolist() == np.argsort(-scores, kind="stable").tolist()
+    scores[4321] = scores[17]
+    m = match_detections([("a", s, 0, 0, 9, 9) for s in scores], ann, "cat")
+    assert m["order"].tolist() == np.lexsort((np.arange(5000), -scores)).tolist()
+
+
 def test_accepts_parse_annotation_dicts():
     full = {"img": {"filename": "img.jpg", "size": {"width": 60, "height": 60, "depth": 1}, "objects": ANN_A["img"]}}
     assert voc_eval(DETS_A, full, "cat")[2] == pytest.approx(5 / 6)
