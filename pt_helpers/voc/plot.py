@@ -123,7 +123,7 @@ def pr_figure(rec: np.ndarray, prec: np.ndarray, *, title: str = "", size: tuple
     ax_11.plot(ts, ps, "s", color="#2ca02c", ms=4, label="11 samples (max precision at recall ≥ t)")
     ax_11.set_title(f"VOC2007: mean of 11 samples = {voc_ap(rec, prec, use_07_metric=True):.4f}", fontsize=9)
     for ax in (ax_area, ax_11):
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="best")  # away from the points (a weak class has them all near the origin)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
