@@ -65,7 +65,8 @@ class FashionCanvas(Dataset):
         if size < 32:
             raise ValueError(f"FashionCanvas(size={size}): expected a canvas size of at least 32 pixels")
         if not 0 <= min_items <= max_items:
-            raise ValueError(f"FashionCanvas(min_items={min_items}, max_items={max_items}): expected 0 <= min_items <= max_items")
+            raise ValueError(f"FashionCanvas(min_items={min_items}, max_items={max_items}): "
+                             "expected 0 <= min_items <= max_items")
         if n < 1:
             raise ValueError(f"FashionCanvas(n={n}): expected at least one canvas")
         if not 0 < scale[0] <= scale[1]:

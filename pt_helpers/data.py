@@ -116,7 +116,8 @@ def check_idx(path: Path, expected_shape: tuple[int, ...]) -> None:
             else:
                 got = path.stat().st_size
     except (EOFError, OSError, gzip.BadGzipFile) as err:
-        raise CorruptDataError(f"{path}: cannot be read completely ({err}); delete it and provide the file again") from err
+        raise CorruptDataError(f"{path}: cannot be read completely ({err}); "
+                               "delete it and provide the file again") from err
     if len(header) < header_len:
         raise CorruptDataError(f"{path}: truncated: {got} bytes, shorter than the {header_len}-byte IDX header")
     if header[:3] != b"\x00\x00\x08":
@@ -156,7 +157,8 @@ def _unpack_into(src: Located, dest: Path) -> None:
                 raise DataNotFoundError(f"{src.path}: {stem} (or {stem}.gz) is missing")
             raise errors[-1]  # no good copy: the message names the file
         tmp = target.with_name(target.name + ".part")
-        with (gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb")) as fin, open(tmp, "wb") as fout:
+        opener = gzip.open if source.suffix == ".gz" else open
+        with opener(source, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)
         tmp.replace(target)  # atomic: a crash never leaves a half file under the real name
 
@@ -200,7 +202,9 @@ def fashion_mnist(train: bool = True, root: str | os.PathLike | None = None,
                                  target_transform=target_transform, download=False)
 
 
-def fashion_mnist_tensors(train: bool = True, root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def fashion_mnist_tensors(
+    train: bool = True, root: str | os.PathLike | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The whole split as two tensors: images ``(N, 28, 28) uint8`` and labels ``(N,) int64``."""
     ds = fashion_mnist(train=train, root=root)
     return ds.data.clone(), ds.targets.clone()
@@ -237,7 +241,8 @@ class TensorLoader:
         if images.ndim == 3:
             images = images.unsqueeze(1)
         if images.ndim != 4:
-            raise ValueError(f"TensorLoader(images): expected (N, H, W) or (N, C, H, W), got shape {tuple(images.shape)}")
+            raise ValueError("TensorLoader(images): expected (N, H, W) or (N, C, H, W), "
+                             f"got shape {tuple(images.shape)}")
         if len(labels) != len(images):
             raise ValueError(f"TensorLoader: {len(images)} images but {len(labels)} labels")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
