@@ -129,7 +129,8 @@ def confusion_heatmap(cm: torch.Tensor | np.ndarray, *, class_names: Sequence[st
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for (r, c), v in np.ndenumerate(norm):
         if v >= 0.01:
-            ax.text(c, r, f"{v:.2f}"[1:] if v < 1 else "1", ha="center", va="center", fontsize=6,
+            text = f"{v:.2f}"  # 0.997 rounds to "1.00": write "1", else drop the leading zero
+            ax.text(c, r, "1" if text == "1.00" else text.lstrip("0"), ha="center", va="center", fontsize=6,
                     color="white" if v > 0.5 else "black")
     ax.set_xticks(range(len(class_names)), class_names, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(class_names)), class_names, fontsize=7)
