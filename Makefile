@@ -69,7 +69,7 @@ workbook: setup
 	$(BIN)/python -m pt_helpers.workbook
 
 lint: setup
-	$(BIN)/ruff check pt_helpers tests scripts
+	$(BIN)/ruff check pt_helpers tests scripts conftest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

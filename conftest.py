@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent  # repo root: this conftest covers tests/ and notebooks/
 
 # Kernels started by nbval inherit this process's environment: fast mode unless told otherwise.
 os.environ.setdefault("PT_COURSE_FAST", "1")
@@ -47,19 +47,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 options["skip"] = False
 
 
-_NOTEBOOK_SECONDS: dict[str, float] = {}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Add up the time of every notebook's cells (fast mode) for data/test-timings.json."""
-    path = report.nodeid.split("::")[0]
-    if path.endswith(".ipynb"):
-        name = Path(path).name
-        _NOTEBOOK_SECONDS[name] = _NOTEBOOK_SECONDS.get(name, 0.0) + report.duration
+def notebook_seconds(reports) -> dict[str, float]:
+    """Add up setup + call + teardown time of every notebook's cells, per notebook file."""
+    seconds: dict[str, float] = {}
+    for report in reports:
+        path = getattr(report, "nodeid", "").split("::")[0]
+        if path.endswith(".ipynb") and hasattr(report, "duration"):
+            name = Path(path).name
+            seconds[name] = seconds.get(name, 0.0) + report.duration
+    return seconds
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _NOTEBOOK_SECONDS:
+    """Write data/test-timings.json (fast mode, per notebook; the GPU runner uploads it).
+
+    Read from the terminal reporter's stats: a per-report hook in this conftest would only see the
+    items under tests/, not the notebooks.
+    """
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reports = [r for group in (reporter.stats.values() if reporter else []) for r in group]
+    seconds = notebook_seconds(reports)
+    if seconds:
         import json
 
         import torch
@@ -68,7 +76,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         out.parent.mkdir(exist_ok=True)
         device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
         out.write_text(json.dumps({"device": device, "mode": "fast",
-                                   "seconds": {k: round(v, 1) for k, v in sorted(_NOTEBOOK_SECONDS.items())}},
+                                   "seconds": {k: round(v, 1) for k, v in sorted(seconds.items())}},
                                   indent=1) + "\n")
 
 
