@@ -11,6 +11,17 @@ import json
 import sys
 
 
+def output_text(cell: dict) -> str:
+    """The text a code cell printed or displayed (stream text, else the text/plain of a result)."""
+    parts = []
+    for o in cell.get("outputs", []):
+        if "text" in o:
+            parts.append("".join(o["text"]))
+        elif "data" in o:
+            parts.append("".join(o["data"].get("text/plain", "")))
+    return "".join(parts)
+
+
 def main(paths: list[str]) -> int:
     count = 0
     for path in paths:
@@ -20,13 +31,7 @@ def main(paths: list[str]) -> int:
             if cell["cell_type"] != "code" or "NBVAL_CHECK_OUTPUT" not in src:
                 continue
             count += 1
-            out = []
-            for o in cell.get("outputs", []):
-                if "text" in o:
-                    out.append("".join(o["text"]))
-                elif "data" in o:
-                    out.append("".join(o["data"].get("text/plain", "")))
-            print(f"=== {path} cell {i}\n{src}\n--- output:\n{''.join(out)}")
+            print(f"=== {path} cell {i}\n{src}\n--- output:\n{output_text(cell)}")
     print(f"{count} checked cells", file=sys.stderr)
     return 0
 

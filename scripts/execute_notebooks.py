@@ -22,24 +22,21 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def add_tags(nb: nbformat.NotebookNode) -> list[tuple[dict, str]]:
-    """Translate the course's cell comments into the tags nbclient honours; return what was added.
+def add_tags(nb: nbformat.NotebookNode) -> list[dict]:
+    """Tag NBVAL_RAISES_EXCEPTION cells ``raises-exception`` (nbclient's tag); return the cells tagged here.
 
-    NBVAL_RAISES_EXCEPTION -> raises-exception (the error is the lesson). NBVAL_SKIP cells are always
-    executed here: they guard themselves (``if torch.cuda.is_available()``), so on a CPU machine the
-    committed output is their "skipped: ..." line and no committed cell is left unexecuted. nbval skips
-    them in CPU tests; the GPU runner runs them (PT_RUN_GPU_CELLS=1).
+    The error is the lesson in those cells. NBVAL_SKIP cells are always executed here: they guard
+    themselves (``if torch.cuda.is_available()``), so on a CPU machine the committed output is their
+    "skipped: ..." line and no committed cell is left unexecuted. nbval skips them in CPU tests; the
+    GPU runner runs them (PT_RUN_GPU_CELLS=1).
     """
     added = []
     for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for marker, tag in (("NBVAL_RAISES_EXCEPTION", "raises-exception"),):
-            if marker in cell.source:
-                tags = cell.metadata.setdefault("tags", [])
-                if tag not in tags:
-                    tags.append(tag)
-                    added.append((cell, tag))
+        if cell.cell_type == "code" and "NBVAL_RAISES_EXCEPTION" in cell.source:
+            tags = cell.metadata.setdefault("tags", [])
+            if "raises-exception" not in tags:
+                tags.append("raises-exception")
+                added.append(cell)
     return added
 
 
@@ -53,8 +50,8 @@ def execute(path: Path) -> float:
         client.execute()
     finally:
         seconds = time.perf_counter() - start
-        for cell, tag in added:  # the comments stay the single source of truth
-            cell.metadata["tags"].remove(tag)
+        for cell in added:  # the comments stay the single source of truth
+            cell.metadata["tags"].remove("raises-exception")
             if not cell.metadata["tags"]:
                 del cell.metadata["tags"]
         nbformat.write(nb, path)

@@ -19,6 +19,8 @@ import re
 import sys
 from pathlib import Path
 
+from checked_cells import output_text  # sibling script (scripts/ is on sys.path when run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- lessons:begin -->", "<!-- lessons:end -->"
 HEADER = ("| # | lesson | data | CPU, full mode | GPU, full mode | headline result (full mode) |\n"
@@ -49,10 +51,9 @@ def notebook_results(nb: Path) -> list[dict]:
     """The RESULT records printed in a notebook's stored outputs (full mode: the committed truth)."""
     found = []
     for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
-        for out in cell.get("outputs", []):
-            for line in "".join(out.get("text", "")).splitlines():
-                if line.startswith("RESULT {"):
-                    found.append(json.loads(line[len("RESULT "):]))
+        for line in output_text(cell).splitlines():
+            if line.startswith("RESULT {"):
+                found.append(json.loads(line[len("RESULT "):]))
     return found
 
 
