@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
             log(f"saved {path} ({step} steps, {seconds:.1f} s)")
         if distributed:
             # every rank waits here until rank 0 has saved: a rank that tears its connections down while
-            # another still uses them can die with SIGABRT in gloo (seen once in CI as exit code -6)
+            # another still uses them can die with SIGABRT in gloo (seen once in a clean-clone `make test`)
             dist.barrier()
     finally:
         if dist.is_initialized():
