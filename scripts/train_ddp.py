@@ -205,13 +205,20 @@ def main(argv: list[str] | None = None) -> None:
                        batchnorm=bn, train_seconds=round(seconds, 2))
             log(f"saved {path} ({step} steps, {seconds:.1f} s)")
         if distributed:
-            # every rank waits here until rank 0 has saved: a rank that tears its connections down while
-            # another still uses them can die with SIGABRT in gloo (seen once in a clean-clone `make test`)
-            dist.barrier()
+            dist.barrier()  # every rank waits here until rank 0 has saved
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()  # no barrier on the error path: the peers may already be gone
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    # DDP keeps the gloo process group alive after destroy_process_group (torch 2.14: its worker threads
+    # are still running), so at interpreter shutdown a worker can free a tensor, need the GIL and abort
+    # the rank with SIGABRT ("terminate called without an active exception"; a few per cent of runs on
+    # a busy 2-core machine, core dump: ProcessGroupGloo::runLoop -> ~AsyncWork -> decref_pyobject ->
+    # take_gil -> PyThread_exit_thread). Everything is saved and destroyed by now: leave without the
+    # interpreter's shutdown. (An exception in main() still exits the normal way, with its traceback.)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
