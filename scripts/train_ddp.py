@@ -204,11 +204,9 @@ def main(argv: list[str] | None = None) -> None:
                        epochs=args.epochs, steps=step, batch_size=args.batch_size, subset=args.subset or 60_000,
                        batchnorm=bn, train_seconds=round(seconds, 2))
             log(f"saved {path} ({step} steps, {seconds:.1f} s)")
-        if distributed:
-            dist.barrier()  # every rank waits here until rank 0 has saved
     finally:
         if dist.is_initialized():
-            dist.destroy_process_group()  # no barrier on the error path: the peers may already be gone
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":
