@@ -70,8 +70,8 @@ def _bad_trace_warnings(caught: list) -> str:
 
 def _advice(text: str) -> str:
     if "data-dependent" in text or "Python boolean" in text or "control flow" in text:
-        return ("Express the branch with tensor operations (torch.where, torch.cond) or script the module "
-                "with torch.jit.script so the branch is kept as an ONNX If")
+        return ("Express the branch with tensor operations (torch.where), or with torch.cond, which the dynamo "
+                "exporter keeps as an ONNX If")
     if "No ONNX function" in text or "not supported" in text:
         return ("The operator has no ONNX translation: replace it with supported operations or register a "
                 "translation (custom_translation_table)")
