@@ -17,8 +17,9 @@ LAB_ARGS ?=
 setup: $(STAMP) $(ASSETS_STAMP) data/.fashion-mnist
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,10)<=v[:2]<=(3,13) else "Python 3.10-3.13 needed (3.11 is tested); set PYTHON=python3.11")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,11)<=v[:2]<=(3,13) else "Python 3.11-3.13 needed (3.11 is tested); set PYTHON=python3.11")'
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv $(VENV) || \
+	  { echo "'$(PYTHON) -m venv' failed: on Debian/Ubuntu install the venv module first (sudo apt-get install python3-venv)"; exit 1; }
 	$(PIP) install --quiet --upgrade 'pip>=24' 'setuptools>=68,<81' wheel
 	@# --no-build-isolation: visdom 0.2.4 is an sdist whose setup.py needs setuptools<81 (installed above)
 	$(PIP) install --no-build-isolation -r requirements.txt
@@ -27,7 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 $(ASSETS_STAMP): $(STAMP) scripts/visdom_assets.py
-	$(BIN)/python scripts/visdom_assets.py install && touch $@ || echo "warning: visdom web assets not provisioned (see above); visdom needs the internet at start"
+	$(BIN)/python scripts/visdom_assets.py install && touch $@ || { echo "warning: visdom web assets not provisioned (see above); visdom needs the internet at start. Once npm works: $(BIN)/python scripts/visdom_assets.py install"; echo skipped > $@; }
 
 data/.fashion-mnist:
 	@if ls /usr/share/datasets/fashion-mnist/*.gz >/dev/null 2>&1 || ls data/FashionMNIST/raw/*ubyte* >/dev/null 2>&1; then \
