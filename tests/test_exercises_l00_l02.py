@@ -125,3 +125,28 @@ def _accumulate(w, x, y, n_micro, scale=True):
 def test_accumulated_grad_checker():
     l02.check_accumulated_grad(_accumulate)
     _rejects(l02.check_accumulated_grad, lambda *a: _accumulate(*a, scale=False), "too large")
+
+
+# --- added after review: constraints of the exercise text ------------------------------------------
+
+def test_one_hot_requires_scatter():
+    l01.check_one_hot(lambda y, n: torch.zeros(len(y), n).scatter(1, y.unsqueeze(1), 1.0))
+    l01.check_one_hot(lambda y, n: torch.scatter(torch.zeros(len(y), n), 1, y.unsqueeze(1), 1.0))
+    _rejects(l01.check_one_hot, lambda y, n: torch.nn.functional.one_hot(y, n).float(), "scatter_")
+    from torch.nn.functional import one_hot as encode  # imported under another name before the check
+    _rejects(l01.check_one_hot, lambda y, n: encode(y, n).float(), "scatter_")
+    _rejects(l01.check_one_hot, lambda y, n: torch.eye(n)[y], "scatter_")
+    assert torch.equal(torch.nn.functional.one_hot(torch.tensor([1]), 2), torch.tensor([[0, 1]]))
+
+
+def test_softmax_vjp_rejects_building_the_jacobian():
+    def with_j(x, v):
+        s = torch.softmax(x, 0)
+        return v @ (torch.diag(s) - torch.outer(s, s))
+
+    def with_broadcast(x, v):
+        s = torch.softmax(x, 0)
+        return v @ (torch.eye(len(s), dtype=s.dtype) * s - s[:, None] * s[None, :])
+
+    _rejects(l02.check_softmax_vjp, with_j, "without building J")
+    _rejects(l02.check_softmax_vjp, with_broadcast, "without building J")

@@ -19,15 +19,22 @@ def _rejects(check, answer, *words):
 
 # --- l03: pixel_stats -------------------------------------------------------------------------------
 
-def _stats(loader, *, unbiased=False, per_batch=False):
+def _stats(loader, *, unbiased=False, per_batch=False):  # streaming: one batch at a time
     xs = [x.double() for x, _ in loader]
     if per_batch:
         return float(np.mean([x.mean().item() for x in xs])), float(np.mean([x.std(unbiased=False).item() for x in xs]))
-    allx = torch.cat([x.flatten() for x in xs])
-    return allx.mean().item(), allx.std(unbiased=unbiased).item()
+    n = sum(x.numel() for x in xs)
+    mean = sum(x.sum().item() for x in xs) / n
+    squares = sum(((x - mean) ** 2).sum().item() for x in xs)
+    return mean, (squares / (n - 1 if unbiased else n)) ** 0.5
 
 
-def test_pixel_stats_accepts_streaming_and_concatenating_answers(capsys):
+def _concatenated(loader):
+    allx = torch.cat([x.double().flatten() for x, _ in loader])
+    return allx.mean().item(), allx.std(unbiased=False).item()
+
+
+def test_pixel_stats_accepts_streaming_answers(capsys):
     l03.check_pixel_stats(_stats)
     assert "✓ pixel_stats" in capsys.readouterr().out
 
@@ -168,7 +175,7 @@ def test_soft_cross_entropy_accepts_the_right_answer(capsys):
 
 def test_soft_cross_entropy_rejects_unstable_and_unscaled_answers():
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        _rejects(l04.check_soft_cross_entropy, lambda lg, t: _soft_ce(lg, t, stable=False), "inf or nan")
+        _rejects(l04.check_soft_cross_entropy, lambda lg, t: _soft_ce(lg, t, stable=False), "inf or nan", "overflows")
     _rejects(l04.check_soft_cross_entropy, lambda lg, t: _soft_ce(lg, t, mean_grad=False), "divide by the batch size")
     _rejects(l04.check_soft_cross_entropy, lambda lg, t: (_soft_ce(lg, t)[0] * 2, _soft_ce(lg, t)[1]), "wrong loss")
 
@@ -209,3 +216,59 @@ def test_train_one_epoch_rejects_typical_mistakes(kwargs, words):
 
 def test_train_one_epoch_blank_is_explained():
     _rejects(l04.check_train_one_epoch, lambda *a: None, "no answer")
+
+
+# --- added after review: wrong answers that passed or got no hint ----------------------------------
+
+def _streaming(loader):
+    count, total, total_sq = 0, 0.0, 0.0
+    for x, _ in loader:
+        x = x.double()
+        count, total, total_sq = count + x.numel(), total + x.sum().item(), total_sq + (x * x).sum().item()
+    mean = total / count
+    return mean, (total_sq / count - mean * mean) ** 0.5
+
+
+def test_pixel_stats_rejects_concatenating_the_data_set(capsys):
+    l03.check_pixel_stats(_streaming)
+    assert "✓ pixel_stats" in capsys.readouterr().out
+    _rejects(l03.check_pixel_stats, _concatenated, "concatenat")
+
+    def stacked(loader):
+        from torch import stack as glue  # another name does not help
+        allx = glue([x.double() for x, _ in loader for x in x])
+        return allx.mean().item(), allx.std(unbiased=False).item()
+    _rejects(l03.check_pixel_stats, stacked, "concatenat")
+
+
+def _soft_ce_log_softmax(logits, t):  # the common "stable" answer: shift, softmax, then log of it
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return -(t * np.log(p)).sum() / len(logits), (p - t) / len(logits)
+
+
+def test_soft_cross_entropy_explains_log_of_underflowed_softmax():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _rejects(l04.check_soft_cross_entropy, _soft_ce_log_softmax, "underflows", "logsumexp")
+
+    def clipped(logits, t):  # log(p + tiny) is finite but wrong where the targets weigh a far-off class
+        loss, grad = _soft_ce_log_softmax(logits, t)
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return -(t * np.log(p + 1e-12)).sum() / len(logits), grad
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _rejects(l04.check_soft_cross_entropy, clipped, "underflows")
+
+
+def test_train_one_epoch_zero_grad_between_backward_and_step():
+    def late_zero(model, batches, loss_fn, optimizer):
+        model.train()
+        total, count = 0.0, 0
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.zero_grad()
+            optimizer.step()
+            total, count = total + loss.item() * len(y), count + len(y)
+        return total / count
+    _rejects(l04.check_train_one_epoch, late_zero, "before backward", "optimizer.step()")

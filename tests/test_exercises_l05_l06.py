@@ -180,3 +180,92 @@ def test_feature_shapes(capsys):
     fails(l06.check_feature_shapes, lambda m, x, n: _shapes(m, x, n, remove=False), "still registered")
     fails(l06.check_feature_shapes, lambda m, x, n: {k: (1,) for k in n}, "wrong shape")
     fails(l06.check_feature_shapes, lambda m, x, n: None, "no answer")
+
+
+# ---------------------------------------------------------------- added after review: wrong answers that passed
+
+def test_bn_update_accepts_a_list(capsys):
+    run_ok(l05.check_bn_update, lambda rm, rv, x, m: list(_bn(rm, rv, x, m)), capsys)
+
+
+def test_init_fn_rejects_kaiming_uniform(capsys):
+    uniform = lambda w: nn.init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")  # noqa: E731
+    fails(l05.check_init_fn, lambda m: _init(m, uniform), "normal")
+
+    def uniform_linear(m):
+        _init(m)
+        if isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -0.01 * math.sqrt(3), 0.01 * math.sqrt(3))  # std 0.01, but not normal
+
+    fails(l05.check_init_fn, uniform_linear, "normal")
+    for _ in range(3):  # the right answer passes every time (the checker seeds its own model)
+        run_ok(l05.check_init_fn, _init, capsys)
+
+
+def test_init_fn_kurtosis_margin():
+    """Normal samples of the checked layers' sizes stay far from the threshold; uniform ones far below it."""
+    for seed in range(10):
+        g = torch.Generator().manual_seed(seed)
+        for n in (64 * 32 * 9, 400 * 256):
+            assert abs(l05._kurtosis(torch.randn(n, generator=g)) - 3) < 0.25
+            assert l05._kurtosis(torch.rand(n, generator=g)) < 1.9
+
+
+def test_init_fn_std_hint_follows_the_direction():
+    with pytest.raises(ExerciseError) as info:  # gain 1 instead of √2: too small, not a fan_in mistake
+        l05.check_init_fn(lambda m: _init(m, lambda w: nn.init.kaiming_normal_(w, mode="fan_out",
+                                                                                 nonlinearity="linear")))
+    assert "too small" in str(info.value) and "fan_in" not in str(info.value)
+    with pytest.raises(ExerciseError) as info:
+        l05.check_init_fn(lambda m: _init(m, lambda w: nn.init.kaiming_normal_(w, mode="fan_in")))
+    assert "too large" in str(info.value) and "fan_in" in str(info.value)
+
+
+class SeparateLayers(nn.Module):  # the right block written with one attribute per layer
+    def __init__(self, c):
+        super().__init__()
+        self.bn1, self.bn2 = nn.BatchNorm2d(c), nn.BatchNorm2d(c)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(c, c, 3, padding="same", bias=False)
+
+    def forward(self, x):
+        out = self.conv1(torch.relu(self.bn1(x)))
+        return x + self.conv2(nn.functional.relu(self.bn2(out)))
+
+
+class Ordered(nn.Module):
+    """A block whose branch is ``layers`` in order, plus an identity skip."""
+
+    def __init__(self, c, *kinds, pre=None):
+        super().__init__()
+        make = {"bn": lambda: nn.BatchNorm2d(c), "relu": nn.ReLU,
+                "conv": lambda: nn.Conv2d(c, c, 3, padding=1, bias=False)}
+        self.branch = nn.Sequential(*(make[k]() for k in kinds))
+        self.pre = pre
+
+    def forward(self, x):
+        return x + self.branch(self.pre(x) if self.pre else x)
+
+
+def test_preact_block_checks_the_pre_activation_order(capsys):
+    run_ok(l06.check_preact_block, SeparateLayers, capsys)
+    fails(l06.check_preact_block, lambda c: Ordered(c, "conv", "bn", "relu", "conv", "bn"), "order")  # ResNet v1
+    fails(l06.check_preact_block, lambda c: Ordered(c, "conv", "bn", "relu", "conv", "bn", "relu"), "order")
+    fails(l06.check_preact_block, lambda c: Ordered(c, "bn", "conv", "bn", "conv"), "ReLU")
+    fails(l06.check_preact_block, lambda c: Ordered(c, "bn", "relu", "conv", "relu", "bn", "conv"), "ReLU")
+    fails(l06.check_preact_block, lambda c: Ordered(c, "bn", "relu", "conv", "bn", "relu", "conv", pre=torch.relu),
+          "x itself")
+    with pytest.raises(ExerciseError) as info:
+        l06.check_preact_block(lambda c: Ordered(c, "conv", "bn", "relu", "conv", "bn"))
+    assert "BN→ReLU→conv" not in str(info.value)  # the hint names the problem, not the answer's formula
+
+
+def test_new_head_reads_in_features_from_the_old_layer():
+    def hard_coded(model, k):
+        for p in model.parameters():
+            p.requires_grad_(False)
+        model.fc = nn.Linear(512, k)
+        return model
+
+    fails(l06.check_new_head, hard_coded, "in_features")
+    assert l06._head_model().fc.in_features != 512

@@ -74,3 +74,38 @@ def test_window_mask_checker(capsys):
 
     _rejects(l08.check_window_mask, no_wrap, "different values")
     _rejects(l08.check_window_mask, lambda *a: None, "no answer yet")
+
+
+# --- added after review: the packaged helpers stay switched off, whatever they are called -----------
+
+from pt_helpers.models import swin  # noqa: E402
+from pt_helpers.models.swin import shifted_window_mask as packaged_mask  # noqa: E402
+from pt_helpers.models.swin import shifted_window_regions as packaged_regions  # noqa: E402
+from pt_helpers.models.swin import window_partition as packaged_partition  # noqa: E402
+
+
+def test_window_partition_helper_under_another_name_is_rejected():
+    _rejects(l08.check_window_partition, lambda x, ws: packaged_partition(x, ws), "view/reshape and permute")
+    x = torch.arange(16.0).reshape(1, 4, 4, 1)
+    assert torch.equal(swin.window_partition(x, 2), _partition(x, 2))  # restored after the check
+
+
+def test_window_mask_helpers_are_rejected(capsys):
+    _rejects(l08.check_window_mask, lambda *a: packaged_mask(*a) == 0, "write the mask yourself")
+
+    def from_regions(H, W, ws, s):
+        win = packaged_partition(packaged_regions(H, W, ws, s)[None, :, :, None], ws).flatten(1)
+        return win[:, :, None] == win[:, None, :]
+    _rejects(l08.check_window_mask, from_regions, "write the mask yourself")
+    assert packaged_mask(4, 4, 2, 1).shape == (4, 4, 4)  # restored after the check
+
+    def own_regions(H, W, ws, s):  # labelling by hand, then the packaged partition, is fine
+        regions = torch.zeros(H, W, dtype=torch.long)
+        cuts = (slice(0, -ws), slice(-ws, -s), slice(-s, None))
+        for i, h in enumerate(cuts):
+            for j, w in enumerate(cuts):
+                regions[h, w] = 3 * i + j
+        win = packaged_partition(regions[None, :, :, None], ws).flatten(1)
+        return win[:, :, None] == win[:, None, :]
+    l08.check_window_mask(own_regions)
+    assert "✓ window_mask" in capsys.readouterr().out

@@ -92,3 +92,15 @@ def test_latency_stats(capsys):
 
     with pytest.raises(ExerciseError, match="changed the list"):
         l10.check_latency_stats(mutates)
+
+
+def test_pair_answers_may_be_lists(capsys):
+    def right(got, want, atol, rtol):
+        if got.shape != want.shape:
+            return [float("inf"), False]
+        d = np.abs(got - want)
+        return [float(d.max()), bool((d <= atol + rtol * np.abs(want)).all())]
+
+    l10.check_parity_stats(right)
+    l10.check_latency_stats(lambda s, w: [float(np.percentile(s[w:], 50)), float(np.percentile(s[w:], 90))])
+    assert capsys.readouterr().out.count("✓") == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
-__all__ = ["ExerciseError", "passed", "require_answer", "call_learner", "expect_close"]
+__all__ = ["ExerciseError", "passed", "require_answer", "call_learner", "expect_close", "TorchCalls"]
 
 
 class ExerciseError(AssertionError):
@@ -53,3 +54,38 @@ def expect_close(got: Any, want: torch.Tensor, name: str, *, what: str = "result
         worst = (got_d - want.detach().cpu()).abs().max().item()
         raise ExerciseError(f"{name}: the {what} has the right shape but different values "
                             f"(largest difference {worst:.3g}); check your formula on a tiny example")
+
+
+class TorchCalls(TorchFunctionMode):
+    """While active (``with TorchCalls() as calls:``), record the name of every torch function and tensor
+    method called and the largest tensor any of them returned. A function is recognised by its own
+    ``__name__``, so importing it under another name does not hide it. Names in ``banned`` raise
+    ``ExerciseError(banned[name])`` instead of running."""
+
+    def __init__(self, banned: dict[str, str] | None = None):
+        super().__init__()
+        self.banned = banned or {}
+        self.names: set[str] = set()
+        self.largest = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        fname = getattr(func, "__name__", "")
+        if fname in self.banned:
+            raise ExerciseError(self.banned[fname])
+        self.names.add(fname)
+        out = func(*args, **(kwargs or {}))
+        for t in _tensors(out):
+            self.largest = max(self.largest, t.numel())
+        return out
+
+    def called(self, names: Iterable[str]) -> bool:
+        return any(n in self.names for n in names)
+
+
+def _tensors(value: Any):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, tuple | list):
+        for v in value:
+            if isinstance(v, torch.Tensor):
+                yield v

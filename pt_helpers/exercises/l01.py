@@ -8,20 +8,27 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from .core import ExerciseError, call_learner, expect_close, passed
+from .core import ExerciseError, TorchCalls, call_learner, expect_close, passed
 
 __all__ = ["check_one_hot", "check_flatten_rows", "check_roll2d"]
 
 
 def check_one_hot(fn: Callable) -> None:
-    """``fn(labels, num_classes)``: ``(N,)`` int64 labels -> ``(N, num_classes)`` float32 one-hot rows."""
+    """``fn(labels, num_classes)``: ``(N,)`` int64 labels -> ``(N, num_classes)`` float32 one-hot rows,
+    built with ``scatter_`` (or ``scatter``); ``F.one_hot`` is switched off while the checker runs."""
     name = "one_hot"
+    banned = {"one_hot": f"{name}: your function called F.one_hot, which this exercise asks you to rebuild; "
+                         "write the ones into a tensor of zeros with scatter_"}
     for labels, n in ((torch.tensor([3, 0, 9, 3]), 10), (torch.tensor([1]), 2), (torch.arange(5), 5)):
         keep = labels.clone()
-        got = call_learner(fn, name, labels, n)
+        with TorchCalls(banned) as calls:
+            got = call_learner(fn, name, labels, n)
         if not torch.equal(labels, keep):
             raise ExerciseError(f"{name}: your function changed the labels it was given; "
                                 "write into a new tensor (torch.zeros(...).scatter_(...))")
+        if not calls.called(("scatter_", "scatter")):
+            raise ExerciseError(f"{name}: your function never called scatter_; the exercise asks you to build "
+                                "the rows with scatter_ (look up its dim, index and value arguments)")
         if isinstance(got, torch.Tensor) and got.dtype != torch.float32:
             raise ExerciseError(f"{name}: the result has dtype {got.dtype}; a loss such as MSE needs float32")
         expect_close(got, F.one_hot(labels, n).float(), name, what=f"one-hot of {labels.tolist()}")

@@ -7,20 +7,27 @@ from collections.abc import Callable
 import torch
 from torch.autograd.functional import jacobian
 
-from .core import ExerciseError, call_learner, expect_close, passed
+from .core import ExerciseError, TorchCalls, call_learner, expect_close, passed
 
 __all__ = ["check_softmax_vjp", "check_jacobian_by_backward", "check_accumulated_grad"]
 
 
 def check_softmax_vjp(fn: Callable) -> None:
-    """``fn(x, v)``: vᵀJ of ``softmax`` at a 1-D ``x``, written by hand; compared with autograd's Jacobian."""
+    """``fn(x, v)``: vᵀJ of ``softmax`` at a 1-D ``x``, written by hand without building J (no tensor of
+    n² values may appear); compared with autograd's Jacobian."""
     name = "softmax_vjp"
     gen = torch.Generator().manual_seed(2)
     for n in (3, 5, 8):
         x = torch.randn(n, generator=gen, dtype=torch.float64)
         v = torch.randn(n, generator=gen, dtype=torch.float64)
         want = v @ jacobian(lambda t: torch.softmax(t, dim=0), x)
-        expect_close(call_learner(fn, name, x.clone(), v.clone()), want, name, what=f"vᵀJ for n={n}", atol=1e-8)
+        with TorchCalls() as calls:
+            got = call_learner(fn, name, x.clone(), v.clone())
+        if n >= 5 and calls.largest >= n * n:
+            raise ExerciseError(f"{name}: for n={n} your function made a tensor of {calls.largest} values, as "
+                                f"large as the {n}x{n} Jacobian; the exercise asks for vᵀJ without building J: "
+                                "expand vᵀ(diag(s) − s sᵀ) into vector operations")
+        expect_close(got, want, name, what=f"vᵀJ for n={n}", atol=1e-8)
     passed(name, "equals v @ torch.autograd.functional.jacobian(softmax, x)")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from .core import ExerciseError, call_learner, passed, require_answer
+from .core import ExerciseError, TorchCalls, call_learner, passed, require_answer
 
 __all__ = ["check_pixel_stats", "check_centre_dataset", "check_split"]
 
@@ -27,7 +27,8 @@ class _CountingLoader:
 
 
 def check_pixel_stats(fn: Callable) -> None:
-    """``fn(loader) -> (mean, std)`` over every pixel of every batch, population std, as floats."""
+    """``fn(loader) -> (mean, std)`` over every pixel of every batch, population std, as floats, without
+    concatenating batches (no tensor larger than one batch may appear)."""
     name = "pixel_stats"
     g = torch.Generator().manual_seed(3)
     for shape, sizes in (((1, 6, 5), (7, 7, 3)), ((1, 28, 28), (64, 64, 64, 16))):
@@ -35,7 +36,13 @@ def check_pixel_stats(fn: Callable) -> None:
         labels = torch.zeros(len(images), dtype=torch.long)
         batches = [(x, y) for x, y in zip(images.split(list(sizes)), labels.split(list(sizes)))]
         loader = _CountingLoader(batches)
-        got = call_learner(fn, name, loader)
+        with TorchCalls() as calls:
+            got = call_learner(fn, name, loader)
+        biggest = max(x.numel() for x, _ in batches)
+        if calls.largest > biggest:
+            raise ExerciseError(f"{name}: your function made a tensor of {calls.largest} values, more than any "
+                                f"one batch holds ({biggest}): that is concatenating batches, which a data set "
+                                "too big for memory does not allow; accumulate sums batch by batch instead")
         if not isinstance(got, tuple | list) or len(got) != 2:
             raise ExerciseError(f"{name}: return a pair (mean, std), got {type(got).__name__}")
         try:

@@ -79,14 +79,20 @@ def check_soft_cross_entropy(fn: Callable) -> None:
         got = call_learner(fn, name, logits.copy(), targets.copy())
         if not isinstance(got, tuple | list) or len(got) != 2:
             raise ExerciseError(f"{name}: return the pair (loss, d_logits)")
-        loss = _as_array(got[0], name, "the loss", ())
-        grad = _as_array(got[1], name, "d_logits", logits.shape)
         t_logits = torch.tensor(logits, requires_grad=True)
         want = F.cross_entropy(t_logits, torch.tensor(targets))
         want.backward()
+        if what == "very large logits":
+            _explain_non_finite(name, got, t_logits.grad.numpy())
+        loss = _as_array(got[0], name, "the loss", ())
+        grad = _as_array(got[1], name, "d_logits", logits.shape)
         if not np.isclose(float(loss), want.item(), rtol=1e-7, atol=1e-9):
-            hint = (" (subtract the row maximum before exp, or use log-sum-exp: exp(1000) overflows)"
-                    if what == "very large logits" else "; loss = mean over the batch of -sum_c t_c log p_c")
+            if what != "very large logits":
+                hint = "; loss = mean over the batch of -sum_c t_c log p_c"
+            elif np.allclose(grad, t_logits.grad.numpy(), atol=1e-9):  # softmax right, its log is not
+                hint = _UNDERFLOW
+            else:
+                hint = " (subtract the row maximum before exp, or use log-sum-exp: exp(1000) overflows)"
             raise ExerciseError(f"{name}: wrong loss for {what}{hint}")
         if not np.allclose(grad, t_logits.grad.numpy(), atol=1e-9):
             summed = t_logits.grad.numpy() * len(logits)
@@ -94,6 +100,30 @@ def check_soft_cross_entropy(fn: Callable) -> None:
                 "; d_logits = (softmax(logits) - targets) / B"
             raise ExerciseError(f"{name}: the loss is right but d_logits is wrong for {what}{hint}")
     passed(name, "loss and gradient match F.cross_entropy with probability targets, also for huge logits")
+
+
+_UNDERFLOW = (" (softmax underflows to exactly 0 for a logit far below its row's maximum, and these targets put "
+              "weight on such classes, so log(softmax) is -inf or loses all precision there: compute the "
+              "log-probabilities directly from the shifted logits, as z − logsumexp(z), instead of taking "
+              "the log of softmax)")
+
+
+def _explain_non_finite(name: str, got, want_grad: np.ndarray) -> None:
+    """inf/nan for huge logits: say whether exp overflowed or the log of an underflowed softmax was taken
+    (then softmax itself, hence d_logits, is right)."""
+    if isinstance(got[0], torch.Tensor) or isinstance(got[1], torch.Tensor):
+        return  # _as_array explains wrong types
+    try:
+        loss, grad = (np.asarray(v, dtype=np.float64) for v in got)
+    except (TypeError, ValueError):
+        return
+    if np.all(np.isfinite(loss)):
+        return
+    if grad.shape == want_grad.shape and np.allclose(grad, want_grad, atol=1e-9):
+        raise ExerciseError(f"{name}: the loss contains inf or nan for very large logits, although d_logits is "
+                            f"right{_UNDERFLOW}")
+    raise ExerciseError(f"{name}: the loss contains inf or nan for very large logits: exp(1000) overflows; "
+                        "subtract the row maximum before exp (the log-sum-exp trick)")
 
 
 def _reference_epoch(model, batches, loss_fn, optimizer) -> float:
@@ -137,7 +167,9 @@ def check_train_one_epoch(fn: Callable) -> None:
     if not same:
         untouched = all(torch.equal(p, q) for p, q in zip(learner_model.parameters(), model.parameters()))
         if untouched:
-            raise ExerciseError(f"{name}: the parameters did not change; call optimizer.step() after loss.backward()")
+            raise ExerciseError(f"{name}: the parameters did not change. Did optimizer.step() run after "
+                                "loss.backward(), and were the gradients still there when it ran? Zero them "
+                                "before backward, not between backward and step")
         raise ExerciseError(f"{name}: the parameters differ from one correct epoch: clear old gradients with "
                             "optimizer.zero_grad() before every loss.backward(), then optimizer.step(), once per batch")
     if abs(got - ref_loss) > 1e-5:

@@ -62,8 +62,8 @@ def check_bn_update(fn: Callable) -> None:
         bn.running_var.copy_(torch.rand(shape[1], generator=g) + 0.5)
         rm, rv = bn.running_mean.clone(), bn.running_var.clone()
         out = call_learner(fn, name, rm.clone(), rv.clone(), x.clone(), momentum)
-        if not isinstance(out, tuple) or len(out) != 2:
-            raise ExerciseError(f"{name}: return a tuple (new_mean, new_var)")
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            raise ExerciseError(f"{name}: return the pair (new_mean, new_var)")
         bn.train()(x)
         new_mean, new_var = out
         for label, got, want in (("running mean", new_mean, bn.running_mean), ("running var", new_var, bn.running_var)):
@@ -89,6 +89,22 @@ def _fresh_model() -> nn.Module:
     return model
 
 
+def _kurtosis(w: torch.Tensor) -> float:
+    """E[(w - mean)^4] / var^2: 3 for a normal distribution, 1.8 for a uniform one."""
+    w = w.detach().double().flatten()
+    d = w - w.mean()
+    return ((d ** 4).mean() / (d ** 2).mean() ** 2).item()
+
+
+def _require_normal(name: str, layer: str, weight: torch.Tensor, want: str) -> None:
+    # thousands of weights: the kurtosis of normal samples stays within ±0.25 of 3, uniform ones near 1.8
+    k = _kurtosis(weight)
+    if k < 2.4:
+        raise ExerciseError(f"{name}: the {layer} weights have the right std but are not normally distributed "
+                            f"(kurtosis {k:.2f}; a normal distribution has 3, a uniform one 1.8); "
+                            f"the exercise asks for {want}")
+
+
 def check_init_fn(fn: Callable) -> None:
     """``model.apply(fn)`` must give Conv2d weights N(0, 2/(k·k·out_channels)) (Kaiming fan-out) and
     zero biases, BatchNorm γ = 1 and β = 0, Linear weights N(0, 0.01²) and zero biases."""
@@ -105,12 +121,18 @@ def check_init_fn(fn: Callable) -> None:
     std = conv.weight.std().item()
     if abs(std - want_std) > 0.1 * want_std:
         default = 1 / math.sqrt(3 * 32 * 9)
-        hint = (" That is still PyTorch's default init: is your function changing Conv2d weights?"
-                if abs(std - default) < 0.1 * default else
-                " fan_in would give a larger std: n = kernel_size[0] * kernel_size[1] * out_channels")
+        if abs(std - default) < 0.1 * default:
+            hint = " That is still PyTorch's default init: is your function changing Conv2d weights?"
+        elif std > want_std:
+            hint = (" The std is too large: fan_in would give a larger std than fan-out; "
+                    "n = kernel_size[0] * kernel_size[1] * out_channels")
+        else:
+            hint = (" The std is too small: check the gain for ReLU and which n the std is computed from "
+                    "(n = kernel_size[0] * kernel_size[1] * out_channels)")
         raise ExerciseError(f"{name}: Conv2d weights have std {std:.4f}, expected the Kaiming fan-out std.{hint}")
     if abs(conv.weight.mean().item()) > 0.01:
         raise ExerciseError(f"{name}: Conv2d weights should have mean 0")
+    _require_normal(name, "Conv2d", conv.weight, "a Kaiming-normal init")
     if conv.bias.abs().max().item() != 0 or lin.bias.abs().max().item() != 0:
         raise ExerciseError(f"{name}: biases of Conv2d and Linear should be zero after init")
     if not (torch.all(bn.weight == 1) and torch.all(bn.bias == 0)):
@@ -118,6 +140,7 @@ def check_init_fn(fn: Callable) -> None:
     lstd = lin.weight.std().item()
     if abs(lstd - 0.01) > 0.002:
         raise ExerciseError(f"{name}: Linear weights have std {lstd:.4f}, expected normal with std 0.01")
+    _require_normal(name, "Linear", lin.weight, "a normal init")
     if any(p.requires_grad is False for p in model.parameters()):
         raise ExerciseError(f"{name}: some parameters no longer require grad; change values in place under "
                             "torch.no_grad() (or with nn.init.*), do not replace the tensors")

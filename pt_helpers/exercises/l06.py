@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .core import ExerciseError, call_learner, passed, require_answer
@@ -33,12 +34,20 @@ def check_preact_block(cls: type) -> None:
     torch.manual_seed(0)
     x = torch.randn(4, 6, 5, 5)
     block.train()
-    y = require_answer(call_learner(block, name, x), name)
+    runs: list[tuple[nn.Module, torch.Tensor]] = []  # (leaf BatchNorm2d / Conv2d, its input), in call order
+    hooks = [m.register_forward_pre_hook(lambda m, args: runs.append((m, args[0].detach().clone())))
+             for m in block.modules() if isinstance(m, nn.BatchNorm2d | nn.Conv2d)]
+    try:
+        y = require_answer(call_learner(block, name, x.clone()), name)
+    finally:
+        for h in hooks:
+            h.remove()
     if not isinstance(y, torch.Tensor) or y.shape != x.shape:
         raise ExerciseError(f"{name}: the output must have the input's shape {tuple(x.shape)}, "
                             f"got {getattr(y, 'shape', type(y).__name__)}")
     if torch.allclose(y, x):
         raise ExerciseError(f"{name}: the output equals the input: is the residual branch added?")
+    _check_preact_order(name, runs, x, y.detach())
     with torch.no_grad():
         for p in block.parameters():
             p.zero_()
@@ -52,9 +61,52 @@ def check_preact_block(cls: type) -> None:
     passed(name, "identity skip + BN→ReLU→conv twice")
 
 
+def _check_preact_order(name: str, runs: list[tuple[nn.Module, torch.Tensor]], x: torch.Tensor,
+                        y: torch.Tensor) -> None:
+    """The layers ran as BN, conv, BN, conv (BN first, on x), and y equals the pre-activation formula
+    recomputed from the same layers' parameters."""
+    kinds = ["BN" if isinstance(m, nn.BatchNorm2d) else "conv" for m, _ in runs]
+    if sorted(kinds) != ["BN", "BN", "conv", "conv"] or len({id(m) for m, _ in runs}) != 4:
+        raise ExerciseError(f"{name}: one forward ran the layers {' → '.join(kinds) or 'none'}; expected each "
+                            "of two nn.BatchNorm2d and two nn.Conv2d layers to run exactly once")
+    if kinds != ["BN", "conv", "BN", "conv"]:
+        raise ExerciseError(f"{name}: your layers run in the order {' → '.join(kinds)}; that is not the "
+                            "pre-activation order: normalisation and activation come before each convolution")
+    if not torch.equal(runs[0][1], x):
+        raise ExerciseError(f"{name}: the first BatchNorm receives something other than the block's input; "
+                            "the branch starts by normalising x itself")
+    (bn1, _), (conv1, _), (bn2, _), (conv2, _) = runs
+
+    def bn(m, t, relu=True):
+        out = F.batch_norm(t, None, None, m.weight, m.bias, training=True, eps=m.eps)
+        return torch.relu(out) if relu else out
+
+    def conv(m, t):
+        return F.conv2d(t, m.weight, m.bias, padding=1)
+
+    with torch.no_grad():
+        branch = conv(conv2, bn(bn2, conv(conv1, bn(bn1, x))))
+        no_relu = conv(conv2, bn(bn2, conv(conv1, bn(bn1, x, False)), False))
+    ref = x + branch
+    if torch.allclose(y, ref, atol=1e-5):
+        return
+    if torch.allclose(y, torch.relu(ref), atol=1e-5):
+        raise ExerciseError(f"{name}: the output is ReLU of the sum; a pre-activation block has no ReLU after "
+                            "the addition (the activations come before each conv)")
+    if torch.allclose(y, branch, atol=1e-5):
+        raise ExerciseError(f"{name}: the output is the residual branch alone; check the skip connection "
+                            "(x + branch)")
+    if torch.allclose(y, x + no_relu, atol=1e-5):
+        raise ExerciseError(f"{name}: the layers run in the right order, but no ReLU follows the BatchNorms")
+    raise ExerciseError(f"{name}: the layers run in the right order, but the output differs from the "
+                        "pre-activation block built from the same layers; check where each ReLU is applied "
+                        "and that the skip adds x unchanged")
+
+
 def check_new_head(fn: Callable) -> None:
     """``fn(model, num_classes)``: a torchvision ResNet whose ``fc`` is a new ``nn.Linear`` to ``num_classes``,
-    everything else frozen (``requires_grad=False``) and unchanged; returns the model."""
+    everything else frozen (``requires_grad=False``) and unchanged; returns the model. Also run on a small
+    model whose ``fc`` takes 24 features, so the input size must be read from the old layer."""
     from torchvision.models import resnet18
 
     name = "new_head"
@@ -84,7 +136,32 @@ def check_new_head(fn: Callable) -> None:
         y = out.eval()(torch.randn(2, 3, 32, 32))
     if y.shape != (2, 7):
         raise ExerciseError(f"{name}: the model's output has shape {tuple(y.shape)}, expected (2, 7)")
+    other = _head_model()
+    width = other.fc.in_features
+    out = require_answer(call_learner(fn, name, other, 3), name)
+    fc = getattr(out, "fc", None)
+    if not isinstance(fc, nn.Linear) or fc.in_features != width or fc.out_features != 3:
+        got = f"{fc.in_features} -> {fc.out_features}" if isinstance(fc, nn.Linear) else type(fc).__name__
+        raise ExerciseError(f"{name}: on a model whose old fc took {width} features (not a ResNet-18), the new fc "
+                            f"maps {got}; read in_features from the old layer instead of writing a number")
     passed(name, "new 7-class head, frozen backbone")
+
+
+class _SmallNet(nn.Module):
+    """Not a ResNet-18: its ``fc`` takes another number of features."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 24, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+def _head_model() -> nn.Module:
+    torch.manual_seed(1)
+    return _SmallNet()
 
 
 def check_feature_shapes(fn: Callable) -> None:

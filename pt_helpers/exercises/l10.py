@@ -112,8 +112,8 @@ def check_parity_stats(fn: Callable) -> None:
     ]
     for got, w, atol, rtol in cases:
         out = call_learner(fn, name, got, w, atol, rtol)
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise ExerciseError(f"{name}: return a tuple (max_abs_diff, ok), got {type(out).__name__}")
+        if not (isinstance(out, tuple | list) and len(out) == 2):
+            raise ExerciseError(f"{name}: return a pair (max_abs_diff, ok), got {type(out).__name__}")
         max_abs, ok = out
         same_shape = got.shape == w.shape
         want_ok = same_shape and bool(np.allclose(got, w, atol=atol, rtol=rtol))
@@ -137,8 +137,8 @@ def check_latency_stats(fn: Callable) -> None:
         out = call_learner(fn, name, samples, warmup)
         if samples != keep:
             raise ExerciseError(f"{name}: your function changed the list it was given; slice it instead")
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise ExerciseError(f"{name}: return a tuple (median, p90), got {type(out).__name__}")
+        if not (isinstance(out, tuple | list) and len(out) == 2):
+            raise ExerciseError(f"{name}: return a pair (median, p90), got {type(out).__name__}")
         timed = np.asarray(samples[warmup:])
         median, p90 = np.percentile(timed, 50), np.percentile(timed, 90)
         if np.isclose(out[0], np.median(samples)) and not np.isclose(out[0], median):
