@@ -82,7 +82,7 @@ def _check_preact_order(name: str, runs: list[tuple[nn.Module, torch.Tensor]], x
         return torch.relu(out) if relu else out
 
     def conv(m, t):
-        return F.conv2d(t, m.weight, m.bias, padding=1)
+        return F.conv2d(t, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)  # the learner's settings
 
     with torch.no_grad():
         branch = conv(conv2, bn(bn2, conv(conv1, bn(bn1, x))))
