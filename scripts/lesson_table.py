@@ -29,7 +29,7 @@ DATA = {  # what each lesson reads (descriptive, not measured)
     "00": "none", "01": "none", "02": "synthetic tensors", "03": "Fashion-MNIST, a small ImageFolder tree",
     "04": "Fashion-MNIST", "05": "Fashion-MNIST", "06": "Fashion-MNIST (small subsets)",
     "07": "FashionCanvas (64×64 composites, masks)", "08": "Fashion-MNIST, FashionCanvas",
-    "09": "FashionCanvas as a VOCdevkit tree", "10": "Fashion-MNIST (the lesson-05 CNN)",
+    "09": "FashionCanvas as a VOCdevkit tree", "10": "Fashion-MNIST (the CNN of lesson 05, the ViT of lesson 08)",
     "11": "Fashion-MNIST",
 }
 
