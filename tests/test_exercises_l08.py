@@ -6,6 +6,10 @@ import pytest
 import torch
 
 from pt_helpers.exercises import ExerciseError, l08
+from pt_helpers.models import swin
+from pt_helpers.models.swin import shifted_window_mask as packaged_mask
+from pt_helpers.models.swin import shifted_window_regions as packaged_regions
+from pt_helpers.models.swin import window_partition as packaged_partition
 
 
 def _rejects(check, fn, *words):
@@ -52,13 +56,17 @@ def test_window_partition_checker(capsys):
     _rejects(l08.check_window_partition, lambda x, ws: None, "no answer yet")
 
 
-def _mask(H, W, ws, s):
+def _regions(H, W, ws, s):
     regions = torch.zeros(H, W, dtype=torch.long)
     cuts = (slice(0, -ws), slice(-ws, -s), slice(-s, None))
     for i, h in enumerate(cuts):
         for j, w in enumerate(cuts):
             regions[h, w] = 3 * i + j
-    win = _partition(regions[None, :, :, None], ws).flatten(1)
+    return regions
+
+
+def _mask(H, W, ws, s):
+    win = _partition(_regions(H, W, ws, s)[None, :, :, None], ws).flatten(1)
     return win[:, :, None] == win[:, None, :]
 
 
@@ -74,14 +82,6 @@ def test_window_mask_checker(capsys):
 
     _rejects(l08.check_window_mask, no_wrap, "different values")
     _rejects(l08.check_window_mask, lambda *a: None, "no answer yet")
-
-
-# --- added after review: the packaged helpers stay switched off, whatever they are called -----------
-
-from pt_helpers.models import swin  # noqa: E402
-from pt_helpers.models.swin import shifted_window_mask as packaged_mask  # noqa: E402
-from pt_helpers.models.swin import shifted_window_regions as packaged_regions  # noqa: E402
-from pt_helpers.models.swin import window_partition as packaged_partition  # noqa: E402
 
 
 def test_window_partition_helper_under_another_name_is_rejected():
@@ -100,12 +100,7 @@ def test_window_mask_helpers_are_rejected(capsys):
     assert packaged_mask(4, 4, 2, 1).shape == (4, 4, 4)  # restored after the check
 
     def own_regions(H, W, ws, s):  # labelling by hand, then the packaged partition, is fine
-        regions = torch.zeros(H, W, dtype=torch.long)
-        cuts = (slice(0, -ws), slice(-ws, -s), slice(-s, None))
-        for i, h in enumerate(cuts):
-            for j, w in enumerate(cuts):
-                regions[h, w] = 3 * i + j
-        win = packaged_partition(regions[None, :, :, None], ws).flatten(1)
+        win = packaged_partition(_regions(H, W, ws, s)[None, :, :, None], ws).flatten(1)
         return win[:, :, None] == win[:, None, :]
     l08.check_window_mask(own_regions)
     assert "✓ window_mask" in capsys.readouterr().out
