@@ -47,6 +47,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 options["skip"] = False
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """nbval runs a cell tagged ``raises-exception`` without failing when it raises, and also when it does not.
+    A tagged cell that does not raise is a lesson that no longer shows its error: fail it."""
+    result = yield
+    options = getattr(item, "options", None)
+    outputs = getattr(item, "test_outputs", None)
+    if isinstance(options, dict) and options.get("check_exception") and outputs is not None:
+        if not any(out.get("output_type") == "error" for out in outputs):
+            pytest.fail(f"{item.name} is tagged raises-exception (or # NBVAL_RAISES_EXCEPTION) but raised nothing")
+    return result
+
+
 def notebook_seconds(reports) -> dict[str, float]:
     """Add up setup + call + teardown time of every notebook's cells, per notebook file."""
     seconds: dict[str, float] = {}

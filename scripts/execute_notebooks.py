@@ -3,8 +3,11 @@
 
 Usage: python scripts/execute_notebooks.py [notebooks/NN_topic.ipynb ...]   (default: all lessons)
 Runs each notebook top to bottom in a fresh kernel with the notebook's folder as working directory,
-PT_COURSE_FAST removed from the environment, and stops at the first cell that raises (except cells
-marked NBVAL_RAISES_EXCEPTION). Prints the wall time of each notebook; writes data/timings.json.
+PT_COURSE_FAST removed from the environment, and stops at the first cell that raises, except cells tagged
+``raises-exception`` (the error is the lesson there; JupyterLab's Run All honours the same tag). Cells marked
+NBVAL_SKIP are executed too: they guard themselves (``if torch.cuda.is_available()``), so on a CPU machine
+the committed output is their "skipped: ..." line; nbval skips them in CPU tests and the GPU runner runs
+them (PT_RUN_GPU_CELLS=1). Prints the wall time of each notebook; writes data/timings.json.
 """
 
 from __future__ import annotations
@@ -22,27 +25,8 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def add_tags(nb: nbformat.NotebookNode) -> list[dict]:
-    """Tag NBVAL_RAISES_EXCEPTION cells ``raises-exception`` (nbclient's tag); return the cells tagged here.
-
-    The error is the lesson in those cells. NBVAL_SKIP cells are always executed here: they guard
-    themselves (``if torch.cuda.is_available()``), so on a CPU machine the committed output is their
-    "skipped: ..." line and no committed cell is left unexecuted. nbval skips them in CPU tests; the
-    GPU runner runs them (PT_RUN_GPU_CELLS=1).
-    """
-    added = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "NBVAL_RAISES_EXCEPTION" in cell.source:
-            tags = cell.metadata.setdefault("tags", [])
-            if "raises-exception" not in tags:
-                tags.append("raises-exception")
-                added.append(cell)
-    return added
-
-
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    added = add_tags(nb)
     client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
@@ -50,10 +34,6 @@ def execute(path: Path) -> float:
         client.execute()
     finally:
         seconds = time.perf_counter() - start
-        for cell in added:  # the comments stay the single source of truth
-            cell.metadata["tags"].remove("raises-exception")
-            if not cell.metadata["tags"]:
-                del cell.metadata["tags"]
         nbformat.write(nb, path)
     return seconds
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from exercise_helpers import assert_blank_reported
 
 from pt_helpers.exercises import ExerciseError, l00, l01, l02
+from pt_helpers.exercises.core import is_stub
 
 
 def _rejects(check, fn, *words):
@@ -40,7 +42,7 @@ def test_choose_device_rejects_wrong_order_strings_and_silence():
         return torch.device(requested) if requested not in (None, "auto") else _choose(
             None, cuda_available=cuda_available, mps_available=mps_available)
     _rejects(l00.check_choose_device, never_raises, "should raise")
-    _rejects(l00.check_choose_device, lambda r, **k: None, "no answer yet")
+    assert_blank_reported(l00.check_choose_device, lambda r, **k: None)
 
 
 # --- l01 -------------------------------------------------------------------------------------------
@@ -150,3 +152,22 @@ def test_softmax_vjp_rejects_building_the_jacobian():
 
     _rejects(l02.check_softmax_vjp, with_j, "without building J")
     _rejects(l02.check_softmax_vjp, with_broadcast, "without building J")
+
+
+def test_is_stub_tells_the_workbook_blank_from_an_answer():
+    def blank(x):
+        """A docstring stays in the workbook."""
+        ...  # your code here
+
+    def answer(x):
+        return None if x else 0
+
+    class Half(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+
+        def forward(self, x):
+            ...
+
+    assert is_stub(blank) and is_stub(lambda m: None) and is_stub(Half)
+    assert not is_stub(answer) and not is_stub(lambda m: m.training) and not is_stub(torch.nn.Identity)

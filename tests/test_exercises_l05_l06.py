@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from exercise_helpers import assert_blank_reported
 from torch import nn
 
 from pt_helpers.exercises import ExerciseError, l05, l06
@@ -27,14 +28,14 @@ def test_conv_out(capsys):
     run_ok(l05.check_conv_out, lambda h, k, s, p, d: (h + 2 * p - d * (k - 1) - 1) // s + 1, capsys)
     fails(l05.check_conv_out, lambda h, k, s, p, d: (h + 2 * p - k) // s + 1, "dilation=2")  # ignores dilation
     fails(l05.check_conv_out, lambda h, k, s, p, d: (h + 2 * p - d * (k - 1) - 1) / s + 1, "use //")
-    fails(l05.check_conv_out, lambda h, k, s, p, d: None, "no answer")
+    assert_blank_reported(l05.check_conv_out, lambda h, k, s, p, d: None)
 
 
 def test_conv_params(capsys):
     run_ok(l05.check_conv_params, lambda i, o, k, g, b: o * (i // g) * k * k + (o if b else 0), capsys)
     fails(l05.check_conv_params, lambda i, o, k, g, b: o * i * k * k + (o if b else 0), "groups")
     fails(l05.check_conv_params, lambda i, o, k, g, b: o * (i // g) * k * k + o, "bias")
-    fails(l05.check_conv_params, lambda i, o, k, g, b: None, "no answer")
+    assert_blank_reported(l05.check_conv_params, lambda i, o, k, g, b: None)
 
 
 def _bn(rm, rv, x, m, unbiased=True):
@@ -48,7 +49,7 @@ def test_bn_update(capsys):
     fails(l05.check_bn_update, lambda rm, rv, x, m: _bn(rm, rv, x, m, unbiased=False), "unbiased")
     fails(l05.check_bn_update, lambda rm, rv, x, m: _bn(rm, rv, x, 1 - m), "momentum")
     fails(l05.check_bn_update, lambda rm, rv, x, m: (x.mean(), x.var()), "shape")
-    fails(l05.check_bn_update, lambda rm, rv, x, m: None, "no answer")
+    assert_blank_reported(l05.check_bn_update, lambda rm, rv, x, m: None)
 
 
 def _init(m, conv=None):
@@ -76,7 +77,8 @@ def test_init_fn(capsys):
             _init(m)
 
     run_ok(l05.check_init_fn, seed_note, capsys)
-    fails(l05.check_init_fn, lambda m: None, "default init")
+    assert_blank_reported(l05.check_init_fn, lambda m: None)
+    fails(l05.check_init_fn, lambda m: m.training, "default init")  # runs, changes nothing
     fails(l05.check_init_fn, lambda m: _init(m, lambda w: nn.init.kaiming_normal_(w, mode="fan_in")), "fan_in")
     fails(l05.check_init_fn, lambda m: _init(m) if not isinstance(m, nn.BatchNorm2d) else None, "BatchNorm")
 
@@ -128,7 +130,7 @@ def test_preact_block(capsys):
         def forward(self, x):
             ...
 
-    fails(l06.check_preact_block, Blank, "no answer")
+    assert_blank_reported(l06.check_preact_block, Blank)
 
 
 def _head(model, k):
@@ -159,7 +161,7 @@ def test_new_head(capsys):
     fails(l06.check_new_head, unfrozen, "still require grad")
     fails(l06.check_new_head, frozen_after, "must be trainable")
     fails(l06.check_new_head, wrong_in, "in_features")
-    fails(l06.check_new_head, lambda model, k: None, "no answer")
+    assert_blank_reported(l06.check_new_head, lambda model, k: None)
 
 
 def _shapes(model, x, names, remove=True):
@@ -179,7 +181,7 @@ def test_feature_shapes(capsys):
     run_ok(l06.check_feature_shapes, _shapes, capsys)
     fails(l06.check_feature_shapes, lambda m, x, n: _shapes(m, x, n, remove=False), "still registered")
     fails(l06.check_feature_shapes, lambda m, x, n: {k: (1,) for k in n}, "wrong shape")
-    fails(l06.check_feature_shapes, lambda m, x, n: None, "no answer")
+    assert_blank_reported(l06.check_feature_shapes, lambda m, x, n: None)
 
 
 # ---------------------------------------------------------------- added after review: wrong answers that passed

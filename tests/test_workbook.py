@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from pt_helpers.exercises import ExerciseError
 from pt_helpers.workbook import BEGIN, END, blank_solutions, stale_files, workbook_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +72,10 @@ def test_exercise_checker_passes_solution_and_explains_blank(source):
         exec(compile(source, "<solution>", "exec"), {"__name__": "__exercise__"})  # noqa: S102
     assert "✓" in out.getvalue(), "a checker must print its ✓ line on the solution"
 
+    # A fresh workbook must survive Run All: the blank cell runs to its checker, which says "no answer yet"
+    # (one line, no ✓) instead of raising.
     blank = blank_solutions(source)
-    with pytest.raises(ExerciseError) as info, contextlib.redirect_stdout(io.StringIO()):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
         exec(compile(blank, "<workbook>", "exec"), {"__name__": "__exercise__"})  # noqa: S102
-    message = str(info.value)
-    assert len(message) > 20, "feedback must say what to look at"
+    assert "no answer yet" in out.getvalue() and "✓" not in out.getvalue(), out.getvalue()

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import dis
+import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["ExerciseError", "passed", "require_answer", "call_learner", "expect_close", "TorchCalls"]
+__all__ = ["ExerciseError", "NotAnswered", "checker", "passed", "is_stub", "require_answer", "require_written",
+           "call_learner", "expect_close", "TorchCalls"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ExerciseError(AssertionError):
-    """The learner's answer is missing or wrong. The message says what to look at, not the answer."""
+    """The learner's answer is wrong. The message says what to look at, not the answer."""
+
+
+class NotAnswered(ExerciseError):
+    """The exercise is still blank (``...`` left in place). Checkers report it without raising (see
+    :func:`checker`), so that Run All in the workbook goes on past exercises the learner has not started."""
+
+
+def checker(check: F) -> F:
+    """Decorator for every ``check_*`` function: a blank answer prints one "no answer yet" line and returns
+    ``None`` instead of raising, so a learner's Run All over a fresh workbook runs to the last cell. A wrong
+    answer still raises :class:`ExerciseError` (the cell turns red where the learner wrote it)."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except NotAnswered as blank:
+            print(f"… {blank}")
+            return None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def passed(name: str, detail: str = "") -> None:
@@ -21,16 +47,38 @@ def passed(name: str, detail: str = "") -> None:
 
 
 def require_answer(value: Any, name: str) -> Any:
-    """Fail helpfully when an exercise is still blank (``...`` or a function body that returns None)."""
+    """Raise :class:`NotAnswered` when an exercise is still blank (``...`` or a function body that returns None)."""
     if value is None or value is Ellipsis:
-        raise ExerciseError(f"{name}: no answer yet. Replace the `...` with your code, run the cell, then check again.")
+        raise NotAnswered(f"{name}: no answer yet. Replace the `...` with your code and run the cell again "
+                          "(the rest of the lesson runs without it).")
     return value
+
+
+def is_stub(obj: Any) -> bool:
+    """True for a function whose body is only ``...`` (or ``pass``, or a docstring), as the workbook leaves it,
+    and for a class with such a method of its own (an unfinished ``__len__`` or ``forward``)."""
+    if isinstance(obj, type):
+        return any(is_stub(v) for k, v in vars(obj).items() if callable(v) and not k.startswith("__class"))
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    ops = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP")]
+    return ops in ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)])  # 3.11 / 3.12+
+
+
+def require_written(obj: Any, name: str) -> Any:
+    """Raise :class:`NotAnswered` when the learner's function or class is still the workbook's stub."""
+    if is_stub(obj):
+        raise NotAnswered(f"{name}: no answer yet. Replace the `...` with your code and run the cell again "
+                          "(the rest of the lesson runs without it).")
+    return obj
 
 
 def call_learner(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the learner's function; turn its exceptions into feedback that names the exercise."""
     if not callable(fn):
         raise ExerciseError(f"{name}: expected a function, got {type(fn).__name__}")
+    require_written(fn, name)
     try:
         out = fn(*args, **kwargs)
     except ExerciseError:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from .core import ExerciseError, call_learner, passed
+from .core import ExerciseError, call_learner, checker, passed, require_answer
 
 __all__ = ["check_choose_device"]
 
@@ -19,6 +19,7 @@ _CASES = [
 ]
 
 
+@checker
 def check_choose_device(fn: Callable) -> None:
     """``fn(requested, *, cuda_available, mps_available) -> torch.device``: the course's device rule.
 
@@ -37,7 +38,7 @@ def check_choose_device(fn: Callable) -> None:
                 raise ExerciseError(f"{name}: with {where} raise ValueError or RuntimeError, "
                                     f"not {type(err).__name__}") from err
             if got is None:
-                raise ExerciseError(f"{name}: no answer yet. Replace the `...` with your code, then check again.")
+                require_answer(got, name)
             raise ExerciseError(f"{name}: with {where} the requested device does not exist, so the function "
                                 f"should raise an error that says so; it returned {got!r}")
         got = call_learner(fn, name, requested, cuda_available=cuda, mps_available=mps)

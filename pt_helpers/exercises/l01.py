@@ -8,11 +8,12 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from .core import ExerciseError, TorchCalls, call_learner, expect_close, passed
+from .core import ExerciseError, TorchCalls, call_learner, checker, expect_close, passed
 
 __all__ = ["check_one_hot", "check_flatten_rows", "check_roll2d"]
 
 
+@checker
 def check_one_hot(fn: Callable) -> None:
     """``fn(labels, num_classes)``: ``(N,)`` int64 labels -> ``(N, num_classes)`` float32 one-hot rows,
     built with ``scatter_`` (or ``scatter``); ``F.one_hot`` is switched off while the checker runs."""
@@ -35,6 +36,7 @@ def check_one_hot(fn: Callable) -> None:
     passed(name, "matches torch.nn.functional.one_hot")
 
 
+@checker
 def check_flatten_rows(fn: Callable) -> None:
     """``fn(x)``: ``(..., D)`` -> ``(prod(...), D)``; a view when ``x`` is contiguous, still right when not."""
     name = "flatten_rows"
@@ -56,6 +58,7 @@ def _no_roll(*args, **kwargs):
     raise ExerciseError("roll2d: your function called torch.roll; build it from slicing and torch.cat instead")
 
 
+@checker
 def check_roll2d(fn: Callable) -> None:
     """``fn(x, shift_rows, shift_cols)`` == ``torch.roll(x, (shift_rows, shift_cols), dims=(0, 1))``,
     built from slicing and ``torch.cat`` (torch.roll is switched off while the checker runs)."""

@@ -7,11 +7,12 @@ from collections.abc import Callable
 import torch
 from torch.autograd.functional import jacobian
 
-from .core import ExerciseError, TorchCalls, call_learner, expect_close, passed
+from .core import ExerciseError, TorchCalls, call_learner, checker, expect_close, passed
 
 __all__ = ["check_softmax_vjp", "check_jacobian_by_backward", "check_accumulated_grad"]
 
 
+@checker
 def check_softmax_vjp(fn: Callable) -> None:
     """``fn(x, v)``: vᵀJ of ``softmax`` at a 1-D ``x``, written by hand without building J (no tensor of
     n² values may appear); compared with autograd's Jacobian."""
@@ -40,6 +41,7 @@ def _f_mix(x: torch.Tensor) -> torch.Tensor:  # R^4 -> R^3, not square
     return torch.tanh(a @ x) * x.sum()
 
 
+@checker
 def check_jacobian_by_backward(fn: Callable) -> None:
     """``fn(f, x) -> J`` of shape ``(m, n)`` built row by row with ``backward(gradient=e_i)``."""
     name = "jacobian_by_backward"
@@ -53,6 +55,7 @@ def check_jacobian_by_backward(fn: Callable) -> None:
     passed(name, "equals torch.autograd.functional.jacobian for a square and a non-square function")
 
 
+@checker
 def check_accumulated_grad(fn: Callable) -> None:
     """``fn(w, x, y, n_micro)``: the gradient of ``((x @ w - y) ** 2).mean()`` over the whole batch,
     accumulated over ``n_micro`` equal micro-batches (one backward each)."""

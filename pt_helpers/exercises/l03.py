@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from .core import ExerciseError, TorchCalls, call_learner, passed, require_answer
+from .core import ExerciseError, TorchCalls, call_learner, checker, passed, require_answer, require_written
 
 __all__ = ["check_pixel_stats", "check_centre_dataset", "check_split"]
 
@@ -26,6 +26,7 @@ class _CountingLoader:
         return len(self.batches)
 
 
+@checker
 def check_pixel_stats(fn: Callable) -> None:
     """``fn(loader) -> (mean, std)`` over every pixel of every batch, population std, as floats, without
     concatenating batches (no tensor larger than one batch may appear)."""
@@ -69,10 +70,11 @@ def check_pixel_stats(fn: Callable) -> None:
     passed(name, "mean and std of every pixel, from batches of different sizes")
 
 
+@checker
 def check_centre_dataset(cls: type) -> None:
     """``cls(canvases)``: a Dataset of ``(image (1, H, W) float in [0, 1], centre label int64 scalar)``."""
     name = "CentreDataset"
-    require_answer(cls, name)
+    require_written(require_answer(cls, name), name)
     from ..canvas import FashionCanvas  # local: building canvases loads Fashion-MNIST
 
     canvases = FashionCanvas(n=12, seed=5, split="val", size=32)
@@ -115,6 +117,7 @@ def check_centre_dataset(cls: type) -> None:
     passed(name, "items and DataLoader batches are right")
 
 
+@checker
 def check_split(fn: Callable) -> None:
     """``fn(dataset, val_fraction, seed) -> (train, val)``: sized, disjoint, complete, reproducible by seed."""
     name = "split"

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ExerciseError, call_learner, passed
+from .core import ExerciseError, call_learner, checker, passed
 
 __all__ = ["check_tanh_hidden_backward", "check_soft_cross_entropy", "check_train_one_epoch"]
 
@@ -29,6 +29,7 @@ def _as_array(value, name: str, what: str, shape: tuple[int, ...]) -> np.ndarray
     return arr
 
 
+@checker
 def check_tanh_hidden_backward(fn: Callable) -> None:
     """``fn(x, z1, W2, d_logits) -> (dW1, db1)`` for ``h = tanh(z1)``, ``logits = h @ W2.T + b2``."""
     name = "tanh_hidden_backward"
@@ -64,6 +65,7 @@ def check_tanh_hidden_backward(fn: Callable) -> None:
     passed(name, "matches autograd on two random networks")
 
 
+@checker
 def check_soft_cross_entropy(fn: Callable) -> None:
     """``fn(logits, targets) -> (loss, d_logits)``: mean cross-entropy with probability targets, and its gradient."""
     name = "soft_cross_entropy"
@@ -139,6 +141,7 @@ def _reference_epoch(model, batches, loss_fn, optimizer) -> float:
     return total / count
 
 
+@checker
 def check_train_one_epoch(fn: Callable) -> None:
     """``fn(model, batches, loss_fn, optimizer) -> mean loss per sample``; parameters as after a reference epoch."""
     name = "train_one_epoch"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .core import ExerciseError, call_learner, passed, require_answer
+from .core import ExerciseError, call_learner, checker, passed, require_answer, require_written
 
 __all__ = ["check_conv_out", "check_conv_params", "check_bn_update", "check_init_fn"]
 
@@ -18,6 +18,7 @@ _CONV_CASES = [(28, 3, 1, 0, 1), (28, 3, 1, 1, 1), (28, 5, 2, 2, 1), (28, 3, 2, 
                (28, 3, 1, 0, 2), (28, 3, 1, 2, 2), (7, 7, 1, 0, 1), (32, 4, 3, 1, 1), (15, 3, 4, 1, 3)]
 
 
+@checker
 def check_conv_out(fn: Callable) -> None:
     """``fn(h, kernel_size, stride, padding, dilation) -> int``: the output height of ``nn.Conv2d``."""
     name = "conv_out"
@@ -35,6 +36,7 @@ def check_conv_out(fn: Callable) -> None:
     passed(name, f"agrees with nn.Conv2d on {len(_CONV_CASES)} settings")
 
 
+@checker
 def check_conv_params(fn: Callable) -> None:
     """``fn(in_channels, out_channels, kernel_size, groups, bias) -> int``: ``nn.Conv2d``'s parameter count."""
     name = "conv_params"
@@ -50,6 +52,7 @@ def check_conv_params(fn: Callable) -> None:
     passed(name, f"agrees with nn.Conv2d on {len(cases)} layers, including groups and bias=False")
 
 
+@checker
 def check_bn_update(fn: Callable) -> None:
     """``fn(running_mean, running_var, x, momentum) -> (new_mean, new_var)`` for a ``(B, C, H, W)`` batch,
     as one train-mode ``forward`` of ``nn.BatchNorm2d(C, momentum=momentum)`` updates them."""
@@ -105,12 +108,14 @@ def _require_normal(name: str, layer: str, weight: torch.Tensor, want: str) -> N
                             f"the exercise asks for {want}")
 
 
+@checker
 def check_init_fn(fn: Callable) -> None:
     """``model.apply(fn)`` must give Conv2d weights N(0, 2/(k·k·out_channels)) (Kaiming fan-out) and
     zero biases, BatchNorm γ = 1 and β = 0, Linear weights N(0, 0.01²) and zero biases."""
     name = "init_fn"
     if not callable(fn):
         raise ExerciseError(f"{name}: expected a function of one module, got {type(fn).__name__}")
+    require_written(fn, name)
     model = _fresh_model()
     try:
         model.apply(fn)

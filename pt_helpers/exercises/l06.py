@@ -9,14 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ExerciseError, call_learner, passed, require_answer
+from .core import ExerciseError, call_learner, checker, passed, require_answer, require_written
 
 __all__ = ["check_preact_block", "check_new_head", "check_feature_shapes"]
 
 
+@checker
 def check_preact_block(cls: type) -> None:
     """``cls(channels)``: y = x + conv(ReLU(BN(conv(ReLU(BN(x)))))), 3×3 convs without bias, padding 1."""
     name = "PreActBlock"
+    require_written(cls, name)
     try:
         block = cls(6)
     except Exception as err:  # noqa: BLE001 - learner code
@@ -93,6 +95,7 @@ def _check_preact_order(name: str, runs: list[tuple[nn.Module, torch.Tensor]], x
                         "and that the skip adds x unchanged")
 
 
+@checker
 def check_new_head(fn: Callable) -> None:
     """``fn(model, num_classes)``: a torchvision ResNet whose ``fc`` is a new ``nn.Linear`` to ``num_classes``,
     everything else frozen (``requires_grad=False``) and unchanged; returns the model. Also run on a small
@@ -154,6 +157,7 @@ def _head_model() -> nn.Module:
     return _SmallNet()
 
 
+@checker
 def check_feature_shapes(fn: Callable) -> None:
     """``fn(model, x, names) -> {name: tuple(shape)}`` of each named submodule's output in one forward,
     read with forward hooks that are removed afterwards."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ExerciseError, call_learner, expect_close, passed
+from .core import ExerciseError, call_learner, checker, expect_close, passed
 
 __all__ = ["check_class_iou", "check_transposed_output_size", "check_pad_to_match"]
 
@@ -24,6 +24,7 @@ def _as_float(value: object, name: str, what: str) -> float:
     return float(value)
 
 
+@checker
 def check_class_iou(fn: Callable) -> None:
     """``fn(pred, target, k) -> float``: IoU of class ``k`` between two label maps; NaN if k is in neither."""
     name = "class_iou"
@@ -53,6 +54,7 @@ def check_class_iou(fn: Callable) -> None:
     passed(name, "matches intersection / union, and NaN for a class that appears nowhere")
 
 
+@checker
 def check_transposed_output_size(fn: Callable) -> None:
     """``fn(h, kernel_size, stride=1, padding=0, output_padding=0, dilation=1) -> int``, compared with
     the height of what ``nn.ConvTranspose2d`` really returns."""
@@ -91,6 +93,7 @@ def check_transposed_output_size(fn: Callable) -> None:
     passed(name, f"agrees with nn.ConvTranspose2d on {len(settings)} settings")
 
 
+@checker
 def check_pad_to_match(fn: Callable) -> None:
     """``fn(x1, x2)``: ``x1`` zero-padded to ``x2``'s height and width, the extra pixel (odd difference)
     on the bottom/right, as U-Net's ``Up`` does before ``torch.cat``."""

@@ -9,11 +9,12 @@ import torch
 
 from ..models.swin import shifted_window_mask, shifted_window_regions, window_partition
 from ..models.vit import num_patches
-from .core import ExerciseError, call_learner, expect_close, passed
+from .core import ExerciseError, call_learner, checker, expect_close, passed
 
 __all__ = ["check_num_patches", "check_window_partition", "check_window_mask"]
 
 
+@checker
 def check_num_patches(fn: Callable) -> None:
     """``fn(image_size, patch_size)`` -> the number of tokens a ViT makes from a square image."""
     name = "num_patches"
@@ -62,6 +63,7 @@ def _switched_off(stub: Callable, *helpers: Callable) -> Iterator[None]:
             f.__code__ = code
 
 
+@checker
 def check_window_partition(fn: Callable) -> None:
     """``fn(x, window_size)``: ``(B, H, W, C) -> (B * nW, ws, ws, C)``, windows in row-major order;
     pt_helpers' ``window_partition`` is switched off (under any name) while it runs."""
@@ -81,6 +83,7 @@ def check_window_partition(fn: Callable) -> None:
     passed(name, "4 shapes, including rectangular maps and batches")
 
 
+@checker
 def check_window_mask(fn: Callable) -> None:
     """``fn(H, W, window_size, shift_size)`` -> bool ``(nW, N, N)``: True where query and key may attend
     to each other after the cyclic shift (same region of the original image). pt_helpers'

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..voc import box_iou, match_detections, voc_ap
-from .core import ExerciseError, call_learner, passed, require_answer
+from .core import ExerciseError, call_learner, checker, passed, require_answer
 
 __all__ = ["MATCH_EXAMPLE", "check_iou_plus_one", "check_match_labels", "check_precision_recall",
            "check_ap_11_point"]
@@ -45,6 +45,7 @@ def _as_float(value: Any, name: str, what: str) -> float:
     return float(value)
 
 
+@checker
 def check_iou_plus_one(fn: Callable) -> None:
     """``fn(a, b) -> float``: IoU of two VOC boxes ``(x1, y1, x2, y2)`` of inclusive pixel indices."""
     name = "iou_plus_one"
@@ -67,6 +68,7 @@ def check_iou_plus_one(fn: Callable) -> None:
     passed(name, f"{len(cases)} box pairs, touching and one-pixel boxes included")
 
 
+@checker
 def check_match_labels(labels: Any) -> None:
     """``labels``: one of "TP", "FP", "ignored" per detection of MATCH_EXAMPLE, by descending score."""
     name = "match_labels"
@@ -88,6 +90,7 @@ def check_match_labels(labels: Any) -> None:
     passed(name, "the devkit's greedy matching, by hand")
 
 
+@checker
 def check_precision_recall(fn: Callable) -> None:
     """``fn(tp, fp, npos) -> (rec, prec)`` from 0/1 flags in descending-score order (devkit rules)."""
     name = "precision_recall"
@@ -116,6 +119,7 @@ def check_precision_recall(fn: Callable) -> None:
     passed(name, "cumulative sums, and no 0 / 0 when the first detections are ignored")
 
 
+@checker
 def check_ap_11_point(fn: Callable) -> None:
     """``fn(rec, prec) -> float``: VOC2007 AP, the mean over t = 0, 0.1, ..., 1 of max precision at recall >= t."""
     name = "ap_11_point"

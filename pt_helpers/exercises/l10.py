@@ -12,7 +12,7 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from .core import ExerciseError, call_learner, passed
+from .core import ExerciseError, call_learner, checker, passed, require_written
 
 __all__ = ["check_export_dynamic", "check_dynamic_axes", "check_parity_stats", "check_latency_stats"]
 
@@ -23,12 +23,14 @@ def _small_cnn() -> nn.Module:
                          nn.Linear(16, 5)).eval()
 
 
+@checker
 def check_export_dynamic(fn: Callable) -> None:
     """``fn(model, example, path)`` writes an ONNX file whose batch axis is dynamic and whose outputs
     match the model at batch sizes 1 and 5 (checked with ONNX Runtime)."""
     import onnxruntime
 
     name = "export_dynamic"
+    require_written(fn, name)
     model = _small_cnn()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "small.onnx"
@@ -69,6 +71,7 @@ def _model(inputs: list[tuple[str, list[int | str]]], initializers: tuple[str, .
     return helper.make_model(helper.make_graph([node], "g", graph_inputs, [out], inits))
 
 
+@checker
 def check_dynamic_axes(fn: Callable) -> None:
     """``fn(model_proto)`` -> ``{input name: [dynamic axis indices]}`` for the graph's real inputs
     (weights stored as initializers are not inputs a caller feeds)."""
@@ -97,6 +100,7 @@ def check_dynamic_axes(fn: Callable) -> None:
     passed(name, "4 graphs: named, fixed, two inputs, and one with an initializer")
 
 
+@checker
 def check_parity_stats(fn: Callable) -> None:
     """``fn(got, want, atol, rtol)`` -> ``(max_abs_diff, ok)`` with ``ok`` the np.allclose rule
     ``|got - want| <= atol + rtol * |want|`` everywhere (and equal shapes)."""
@@ -126,6 +130,7 @@ def check_parity_stats(fn: Callable) -> None:
     passed(name, "agrees with np.allclose on 5 cases")
 
 
+@checker
 def check_latency_stats(fn: Callable) -> None:
     """``fn(samples_ms, warmup)`` -> ``(median, p90)`` of the samples after dropping the first ``warmup``."""
     name = "latency_stats"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from torch.utils.data import DistributedSampler
 
-from .core import ExerciseError, call_learner, passed
+from .core import ExerciseError, call_learner, checker, passed
 
 __all__ = ["check_shard", "check_ddp_plan"]
 
@@ -18,6 +18,7 @@ def _reference_shard(n: int, world_size: int, rank: int, shuffle: bool, seed: in
     return list(sampler)
 
 
+@checker
 def check_shard(fn: Callable) -> None:
     """``fn(n, world_size, rank, shuffle, seed, epoch)`` -> the list of indices ``DistributedSampler``
     gives that rank (default ``drop_last=False``: the order is padded with its own first indices)."""
@@ -56,6 +57,7 @@ def _plan(n_images: int, per_rank_batch: int, world_size: int, base_lr: float, b
             "lr": base_lr * global_batch / base_batch}
 
 
+@checker
 def check_ddp_plan(fn: Callable) -> None:
     """``fn(n_images, per_rank_batch, world_size, base_lr, base_batch)`` -> ``{"global_batch", "steps_per_epoch",
     "lr"}`` for a script whose batch size is per process, with a padding sampler and ``drop_last=True``
