@@ -350,3 +350,15 @@ def test_evaluate_detections_rejects_unknown_and_duplicate_image_ids():
         evaluate_detections(all_boxes, ["a", "b"], {"a": []}, CLASSES)
     with pytest.raises(ValueError, match="duplicate.*'a'"):
         evaluate_detections(all_boxes, ["a", "a"], {"a": []}, CLASSES)
+
+
+def test_precision_envelope_is_the_devkits_backward_max():
+    from pt_helpers.voc import precision_envelope
+
+    rec, prec = np.array([0.2, 0.4, 0.4, 0.8]), np.array([1.0, 0.5, 0.6, 0.4])
+    mrec, mpre = precision_envelope(rec, prec)
+    want = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(len(want) - 2, -1, -1):  # VOCdevkit's loop: mpre(i) = max(mpre(i), mpre(i+1))
+        want[i] = max(want[i], want[i + 1])
+    np.testing.assert_array_equal(mrec, [0.0, 0.2, 0.4, 0.4, 0.8, 1.0])
+    np.testing.assert_array_equal(mpre, want)

@@ -25,11 +25,11 @@ from .files import (
     write_voc_dataset,
 )
 from .from_masks import detections_from_probs
-from .metric import Detections, box_iou, match_detections, voc_ap, voc_eval
+from .metric import Detections, box_iou, match_detections, precision_envelope, voc_ap, voc_eval
 from .oracle import perturbed_oracle
 
 __all__ = [
-    "box_iou", "voc_ap", "Detections", "match_detections", "voc_eval", "evaluate_detections",
+    "box_iou", "voc_ap", "precision_envelope", "Detections", "match_detections", "voc_eval", "evaluate_detections",
     "VOCFormatError", "file_name", "parse_annotation", "write_annotation", "write_voc_dataset", "read_image_set",
     "read_voc_annotations", "write_results_files", "read_results_file",
     "detections_from_probs", "perturbed_oracle",

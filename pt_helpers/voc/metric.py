@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["box_iou", "voc_ap", "Detections", "match_detections", "voc_eval"]
+__all__ = ["box_iou", "voc_ap", "precision_envelope", "Detections", "match_detections", "voc_eval"]
 
 EPS = np.finfo(np.float64).eps  # the devkit's guard against 0 / 0 when the first detections are ignored
 _CHUNK = 2_000_000  # detection x ground-truth pairs per vectorised step (bounds memory)
@@ -102,11 +102,21 @@ def voc_ap(rec: Any, prec: Any, use_07_metric: bool = False) -> float:
             above = rec >= t
             ap = ap + (np.max(prec[above]) if above.any() else 0.0) / 11.0
         return float(ap)
-    mrec = np.concatenate(([0.0], rec, [1.0]))
-    mpre = np.concatenate(([0.0], prec, [0.0]))
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]  # the envelope: best precision at any higher recall
+    mrec, mpre = precision_envelope(rec, prec)
     i = np.flatnonzero(mrec[1:] != mrec[:-1])  # where recall changes
     return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def precision_envelope(rec: Any, prec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The curve VOC2010+ AP integrates: recall padded to ``[0, rec..., 1]`` and, at each point, the best
+    precision at that recall or any higher one (the devkit's ``mpre(i) = max(mpre(i), mpre(i+1))`` loop).
+
+    Returns:
+        ``(mrec, mpre)``, two 1-D float64 arrays of length ``len(rec) + 2``.
+    """
+    mrec = np.concatenate(([0.0], np.asarray(rec, dtype=np.float64), [1.0]))
+    mpre = np.concatenate(([0.0], np.asarray(prec, dtype=np.float64), [0.0]))
+    return mrec, np.maximum.accumulate(mpre[::-1])[::-1]
 
 
 def _objects(entry: Any) -> Sequence[Mapping[str, Any]]:
