@@ -1,6 +1,8 @@
 """Fashion-MNIST, found offline first, and a fast in-memory batch pipeline.
 
 Taught in notebooks/03_data.ipynb. Canvases built from these items live in :mod:`pt_helpers.canvas`.
+Where the files are looked for (``$PT_DATA_DIR``, READ) and where the unpacked copy is written
+(``$PT_COURSE_DATA``, WRITE) is decided in :mod:`pt_helpers.paths`; its search names are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ import os
 import shutil
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .env import data_dir
+from .paths import (
+    DEBIAN_DIR,
+    FASHION_MNIST_FILES,
+    READ_VARIABLE,
+    WRITE_VARIABLE,
+    DataNotFoundError,
+    Located,
+    data_dir,
+    fashion_mnist_raw_dir,
+    locate_fashion_mnist,
+)
 
 __all__ = [
     "CLASSES",
@@ -39,69 +50,10 @@ CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 # Pixel statistics of the 60,000 training images, scaled to [0, 1] (lesson 03 computes them).
 FASHION_MNIST_MEAN = 0.2860
 FASHION_MNIST_STD = 0.3530
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-# file stem -> (IDX element count per dimension); the 4 files of the data set
-_FILES = {
-    "train-images-idx3-ubyte": (60000, 28, 28),
-    "train-labels-idx1-ubyte": (60000,),
-    "t10k-images-idx3-ubyte": (10000, 28, 28),
-    "t10k-labels-idx1-ubyte": (10000,),
-}
-
-
-class DataNotFoundError(FileNotFoundError):
-    """Fashion-MNIST is nowhere the course looks and could not be downloaded."""
 
 
 class CorruptDataError(ValueError):
     """An IDX file exists but is truncated or is not what its name says."""
-
-
-@dataclass(frozen=True)
-class Located:
-    path: Path  # directory holding the four files (``.gz`` or unpacked)
-    source: str  # "root argument", "$PT_DATA_DIR", "Debian package", "data/"
-
-
-def _candidate_dirs(root: str | os.PathLike | None) -> list[tuple[Path, str]]:
-    out: list[tuple[Path, str]] = []
-    if root is not None:
-        r = Path(root).expanduser()
-        out += [(r, "root argument"), (r / "FashionMNIST" / "raw", "root argument")]
-    env = os.environ.get("PT_DATA_DIR")
-    if env:
-        e = Path(env).expanduser()
-        out += [(e, "$PT_DATA_DIR"), (e / "FashionMNIST" / "raw", "$PT_DATA_DIR")]
-    out.append((DEBIAN_DIR, "Debian package"))
-    out.append((data_dir() / "FashionMNIST" / "raw", "data/"))
-    return out
-
-
-def _find_file(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def locate_fashion_mnist(root: str | os.PathLike | None = None) -> Located | None:
-    """The first directory holding all four Fashion-MNIST files, in the course's search order.
-
-    Order: ``root``, ``$PT_DATA_DIR``, the Debian package ``dataset-fashion-mnist``
-    (``/usr/share/datasets/fashion-mnist``), ``data/FashionMNIST/raw``. Each may hold the files
-    gzipped or unpacked, directly or in torchvision's ``FashionMNIST/raw`` layout.
-    """
-    for folder, source in _candidate_dirs(root):
-        if all(_find_file(folder, stem) for stem in _FILES):
-            return Located(folder, source)
-        if root is not None and folder == Path(root).expanduser() / "FashionMNIST" / "raw":
-            break  # an explicit root is the only place looked at: a typo must not fall back silently
-    if root is not None:
-        raise DataNotFoundError(
-            f"fashion_mnist(root={str(root)!r}): the four Fashion-MNIST files "
-            f"({', '.join(_FILES)}, optionally .gz) are not in that folder or in its FashionMNIST/raw")
-    return None
 
 
 def check_idx(path: Path, expected_shape: tuple[int, ...]) -> None:
@@ -134,7 +86,7 @@ def check_idx(path: Path, expected_shape: tuple[int, ...]) -> None:
 def _unpack_into(src: Located, dest: Path) -> None:
     """Make ``dest`` hold the four unpacked, checked files (copied from ``src`` only when missing or bad)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for stem, shape in _FILES.items():
+    for stem, shape in FASHION_MNIST_FILES.items():
         target = dest / stem
         errors: list[CorruptDataError] = []
         if target.is_file():
@@ -180,8 +132,8 @@ def fashion_mnist(train: bool = True, root: str | os.PathLike | None = None,
     """
     from torchvision import datasets
 
-    base = data_dir()
-    raw = base / "FashionMNIST" / "raw"
+    base = data_dir()  # torchvision's root: FashionMNIST/raw below it is fashion_mnist_raw_dir()
+    raw = fashion_mnist_raw_dir()
     found = locate_fashion_mnist(root)
     if found is None:
         try:
@@ -191,10 +143,11 @@ def fashion_mnist(train: bool = True, root: str | os.PathLike | None = None,
                 "Fashion-MNIST was not found and could not be downloaded "
                 f"({type(err).__name__}: {err}).\nProvide it in any one of these ways:\n"
                 "  1. pass root='/folder/with/the/files' to fashion_mnist();\n"
-                "  2. export PT_DATA_DIR=/folder/with/the/files;\n"
+                f"  2. export {READ_VARIABLE}=/folder/with/the/files (where Fashion-MNIST is READ from);\n"
                 "  3. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
                 f"(files land in {DEBIAN_DIR});\n"
-                f"  4. copy the four *-ubyte.gz files into {raw};\n"
+                f"  4. copy the four *-ubyte.gz files into {raw} (under ${WRITE_VARIABLE} when set, where the "
+                "course WRITES everything);\n"
                 "  5. connect to the internet and run again (torchvision downloads them).") from err
         found = Located(raw, "downloaded")
     _unpack_into(found, raw)

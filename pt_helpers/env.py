@@ -2,6 +2,11 @@
 
 Taught in notebooks/00_setup.ipynb. One switch changes behaviour across the course: the environment
 variable ``PT_COURSE_FAST`` (see :func:`fast_mode`). Everything else is passed as arguments.
+
+``data_dir`` and ``project_root`` live in :mod:`pt_helpers.paths` (every path of the course, and the
+difference between ``PT_DATA_DIR``, where Fashion-MNIST is READ from, and ``PT_COURSE_DATA``, where the
+course WRITES everything); they are re-exported here so that a setup cell needs one import line:
+``from pt_helpers.env import data_dir, fast_mode, get_device, report, seed_everything``.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import platform
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
+from .paths import data_dir, locate_fashion_mnist, project_root
 
 __all__ = [
     "get_device",
@@ -25,6 +32,7 @@ __all__ = [
     "fast_mode",
     "report",
     "record_result",
+    "module_device",
     "data_dir",
     "project_root",
 ]
@@ -38,28 +46,6 @@ def fast_mode() -> bool:
     Notebooks read it once, in their setup cell: ``EPOCHS = 1 if FAST else 8``.
     """
     return os.environ.get("PT_COURSE_FAST", "").strip().lower() in _TRUE
-
-
-def project_root() -> Path | None:
-    """The course checkout this package was installed from (editable install), or None."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "notebooks").is_dir() and (root / "pyproject.toml").is_file() else None
-
-
-def data_dir() -> Path:
-    """Where the course writes data: ``$PT_COURSE_DATA``, else ``<checkout>/data``, else ``./data``.
-
-    The directory is created if needed. Files the lessons generate (unpacked data sets, checkpoints,
-    ONNX models, ``results.jsonl``) all land here, never beside the notebooks.
-    """
-    env = os.environ.get("PT_COURSE_DATA")
-    if env:
-        path = Path(env).expanduser()
-    else:
-        root = project_root()
-        path = (root / "data") if root is not None else Path.cwd() / "data"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @functools.cache
@@ -102,6 +88,17 @@ def get_device(name: str | None = None) -> torch.device:
     return _resolve_device(name)
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """The device of a module's first parameter or buffer (CPU for a module that has none).
+
+    Taught in notebooks/01_tensors.ipynb (a tensor lives on one device; a model's inputs must be moved
+    to the model's). Used by :mod:`pt_helpers.train` and :mod:`pt_helpers.summary`.
+    """
+    for t in [*module.parameters(), *module.buffers()]:
+        return t.device
+    return torch.device("cpu")
+
+
 def seed_everything(seed: int = 0, *, deterministic: bool = False) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU), and set cuDNN to deterministic.
 
@@ -133,8 +130,6 @@ def _version(module: str) -> str:
 
 def report(file: Any = None) -> None:
     """Print one compact table for a notebook's setup cell: versions, device, mode, data location."""
-    from .data import locate_fashion_mnist  # local import: data imports torchvision
-
     device = get_device()
     if device.type == "cuda":
         capability = ".".join(map(str, torch.cuda.get_device_capability(device)))

@@ -30,6 +30,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .env import module_device
+
 __all__ = ["ParamCount", "count_parameters", "torchsummary_table", "FlopReport", "count_flops"]
 
 
@@ -72,16 +74,10 @@ def count_parameters(model: nn.Module) -> ParamCount:
     return ParamCount(total, trainable, children)
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    for t in [*model.parameters(), *model.buffers()]:
-        return t.device
-    return torch.device("cpu")
-
-
 @contextlib.contextmanager
 def _isolated(model: nn.Module):
     """A deep copy in eval mode, with the global RNG (CPU and the model's GPU) forked."""
-    device = _device_of(model)
+    device = module_device(model)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.no_grad():
         yield copy.deepcopy(model).eval()
@@ -102,7 +98,7 @@ def torchsummary_table(model: nn.Module, input_size: Sequence[int] | list[Sequen
     from torchsummary import summary
 
     with _isolated(model) as clone:
-        device = _device_of(clone)
+        device = module_device(clone)
         if device.type not in ("cpu", "cuda"):
             clone = clone.cpu()
             device = torch.device("cpu")
@@ -158,11 +154,11 @@ def count_flops(model: nn.Module, example: torch.Tensor) -> FlopReport:
         raise TypeError(f"count_flops(example): expected an input tensor such as torch.zeros(1, 1, 28, 28), "
                         f"got {type(example).__name__}")
     with _isolated(model) as clone:
-        x = example.to(_device_of(clone))
+        x = example.to(module_device(clone))
         macs, params = thop.profile(clone, inputs=(x,), verbose=False)
     with _isolated(model) as clone:
         counter = FlopCounterMode(display=False)
         with counter:
-            clone(example.to(_device_of(clone)))
+            clone(example.to(module_device(clone)))
     by_op = {str(op).split(".")[-1]: int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
     return FlopReport(int(macs), int(params), int(counter.get_total_flops()), by_op)

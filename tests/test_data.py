@@ -19,6 +19,7 @@ import torchvision
 from torchvision.transforms import v2
 
 import pt_helpers.data as data
+import pt_helpers.paths as paths
 from pt_helpers.data import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -49,7 +50,7 @@ def real_gz(tmp_path_factory) -> Path:
         pytest.skip("Fashion-MNIST is not on this machine (make setup installs it)")
     out = tmp_path_factory.mktemp("real-gz")
     for stem in STEMS:
-        src = data._find_file(found.path, stem)
+        src = paths.find_idx_file(found.path, stem)
         opener = gzip.open if src.suffix == ".gz" else open
         with opener(src, "rb") as fin, gzip.open(out / f"{stem}.gz", "wb", compresslevel=1) as fout:
             shutil.copyfileobj(fin, fout)
@@ -70,7 +71,7 @@ def real_raw(real_gz, tmp_path_factory) -> Path:
 def isolated(course_data, monkeypatch, tmp_path) -> Path:
     """No $PT_DATA_DIR, no Debian package, an empty data/: every source must come from the test."""
     monkeypatch.delenv("PT_DATA_DIR", raising=False)
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(paths, "DEBIAN_DIR", tmp_path / "no-debian-package")
     return course_data
 
 
@@ -107,7 +108,7 @@ def four_sources(isolated, monkeypatch, tmp_path, real_gz):
     deb = link(real_gz, tmp_path / "debian")
     local = link(real_gz, isolated / "FashionMNIST" / "raw")
     monkeypatch.setenv("PT_DATA_DIR", str(env))
-    monkeypatch.setattr(data, "DEBIAN_DIR", deb)
+    monkeypatch.setattr(paths, "DEBIAN_DIR", deb)
     return root, env, deb, local
 
 
@@ -117,7 +118,7 @@ def test_search_order_root_env_debian_datadir(four_sources, monkeypatch):
     assert locate_fashion_mnist() == data.Located(env, "$PT_DATA_DIR")
     monkeypatch.delenv("PT_DATA_DIR")
     assert locate_fashion_mnist() == data.Located(deb, "Debian package")
-    monkeypatch.setattr(data, "DEBIAN_DIR", deb.parent / "gone")
+    monkeypatch.setattr(paths, "DEBIAN_DIR", deb.parent / "gone")
     assert locate_fashion_mnist() == data.Located(local, "data/")
     shutil.rmtree(local)
     assert locate_fashion_mnist() is None
@@ -137,7 +138,7 @@ def test_incomplete_folder_is_skipped(isolated, monkeypatch, tmp_path, real_gz):
     env = link(real_gz, tmp_path / "env", STEMS[:3])  # one file missing
     deb = link(real_gz, tmp_path / "debian")
     monkeypatch.setenv("PT_DATA_DIR", str(env))
-    monkeypatch.setattr(data, "DEBIAN_DIR", deb)
+    monkeypatch.setattr(paths, "DEBIAN_DIR", deb)
     assert locate_fashion_mnist() == data.Located(deb, "Debian package")
 
 
@@ -161,7 +162,7 @@ def from_gz_root(tmp_path_factory, real_gz):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PT_COURSE_DATA", str(course))
         mp.delenv("PT_DATA_DIR", raising=False)
-        mp.setattr(data, "DEBIAN_DIR", course / "no-debian")
+        mp.setattr(paths, "DEBIAN_DIR", course / "no-debian")
         train = fashion_mnist(train=True, root=real_gz)
         test = fashion_mnist(train=False, root=real_gz)
     return train, test, course
@@ -240,7 +241,9 @@ def test_nothing_found_and_download_fails_names_every_way(isolated, monkeypatch)
         fashion_mnist()
     msg = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
-    for way in ("root=", "PT_DATA_DIR", "apt-get install dataset-fashion-mnist", str(data.DEBIAN_DIR),
+    for way in ("root=", "PT_DATA_DIR=/folder/with/the/files (where Fashion-MNIST is READ from)",
+                "PT_COURSE_DATA when set, where the course WRITES everything",
+                "apt-get install dataset-fashion-mnist", str(data.DEBIAN_DIR),
                 str(isolated / "FashionMNIST" / "raw"), "internet", "no route to host"):
         assert way in msg, f"the error should mention {way!r}:\n{msg}"
 

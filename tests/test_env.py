@@ -209,3 +209,13 @@ def test_report_names_versions_device_mode_and_data(course_data, monkeypatch):
     buf = io.StringIO()
     env.report(file=buf)
     assert "\nmode" in buf.getvalue() and "full" in buf.getvalue()
+
+
+# --- module_device ---------------------------------------------------------------------------------
+
+def test_module_device_is_where_the_weights_are():
+    assert env.module_device(torch.nn.Linear(2, 2)) == torch.device("cpu")
+    assert env.module_device(torch.nn.Linear(2, 2, device="meta")) == torch.device("meta")
+    bn_only_buffers = torch.nn.BatchNorm1d(2, affine=False).to("meta")
+    assert env.module_device(bn_only_buffers) == torch.device("meta"), "buffers count when there are no parameters"
+    assert env.module_device(torch.nn.ReLU()) == torch.device("cpu"), "a module without tensors: CPU"
