@@ -8,7 +8,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from pt_helpers.plot_seg import SEG_PALETTE, colorize_mask, confusion_heatmap, mask_overlays
+from pt_helpers.plot.seg import SEG_PALETTE, colorize_mask, confusion_heatmap, mask_overlays
 
 NAMES = ("background", *[f"class {k}" for k in range(1, 11)])
 

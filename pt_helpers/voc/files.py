@@ -35,6 +35,8 @@ import numpy as np
 from defusedxml import DefusedXmlException
 from PIL import Image
 
+from ..plot.image import to_image
+
 __all__ = ["VOCFormatError", "file_name", "parse_annotation", "write_annotation", "write_voc_dataset", "read_image_set",
            "read_voc_annotations", "write_results_files", "read_results_file"]
 
@@ -170,17 +172,6 @@ def write_annotation(path: str | os.PathLike, *, filename: str, size: tuple[int,
     return path
 
 
-def _uint8_image(image: Any) -> np.ndarray:
-    a = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image)
-    if a.ndim == 3 and a.shape[0] in (1, 3):  # (C, H, W) -> (H, W, C)
-        a = np.moveaxis(a, 0, -1)
-    if a.ndim == 3 and a.shape[-1] == 1:
-        a = a[..., 0]
-    if a.dtype != np.uint8:
-        a = np.clip(np.round(a.astype(np.float64) * 255), 0, 255).astype(np.uint8)  # float in [0, 1]
-    return a
-
-
 def write_voc_dataset(root: str | os.PathLike, samples: Iterable[Mapping[str, Any]], year: str = "2007",
                       image_set: str = "test", *, classes: Sequence[str], overwrite: bool = False) -> Path:
     """Write samples as a VOC tree ``root/VOCdevkit/VOC<year>`` (layout in the module docstring).
@@ -216,7 +207,7 @@ def write_voc_dataset(root: str | os.PathLike, samples: Iterable[Mapping[str, An
     ids, presence = [], {name: [] for name in classes[1:]}
     for i, s in enumerate(samples):
         img_id = f"{i:06d}"
-        pixels = _uint8_image(s["image"])
+        pixels = to_image(s["image"], scale="uint8")  # (H, W) or (H, W, 3) uint8, as save_image writes it
         Image.fromarray(pixels).save(dirs["JPEGImages"] / f"{img_id}.jpg", quality=95)
         boxes = np.asarray(s["boxes"], dtype=np.float64).reshape(-1, 4)
         labels = [int(v) for v in np.asarray(s["labels"]).reshape(-1)]

@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from pt_helpers.voc import voc_ap
-from pt_helpers.voc.plot import ap_bars, boxes_figure, iou_figure, pr_figure
+from pt_helpers.plot.voc import ap_bars, boxes_figure, iou_figure, pr_figure
+from pt_helpers.voc import precision_envelope, voc_ap
 
 GT = [{"bbox": [2, 2, 9, 7], "name": "cat", "difficult": False},
       {"bbox": [12, 3, 15, 9], "name": "cat", "difficult": True}]
@@ -63,6 +63,17 @@ def test_pr_figure_titles_carry_both_metrics():
     titles = [ax.get_title() for ax in fig.axes]
     assert f"{voc_ap(rec, prec):.4f}" in titles[0]
     assert f"{voc_ap(rec, prec, use_07_metric=True):.4f}" in titles[1]
+
+
+def test_pr_figure_draws_the_envelope_voc_ap_integrates():
+    rec = np.array([0.1, 0.2, 0.2, 0.5, 0.6])
+    prec = np.array([1.0, 0.5, 0.667, 0.8, 0.55])
+    mrec, mpre = precision_envelope(rec, prec)
+    for ax in pr_figure(rec, prec).axes:
+        (envelope,) = [line for line in ax.lines if line.get_label() == "envelope"]
+        np.testing.assert_array_equal(envelope.get_xdata(), mrec)
+        np.testing.assert_array_equal(envelope.get_ydata(), mpre)
+        assert mpre[2] == 0.8  # the later, higher precision lifts the point at recall 0.2
 
 
 def test_ap_bars_one_group_per_class_and_means_in_legend():

@@ -1,7 +1,7 @@
 """Figures for lesson 09: boxes on images, IoU on a pixel grid, a PR curve with both AP metrics.
 
-Taught in notebooks/09_voc_eval.ipynb. Like :mod:`pt_helpers.plot`, every function builds a
-matplotlib ``Figure`` without pyplot and returns it (a notebook shows it as the cell's last value).
+Taught in notebooks/09_voc_eval.ipynb. Like every figure in :mod:`pt_helpers.plot`, each function builds
+a matplotlib ``Figure`` without pyplot and returns it (a notebook shows it as the cell's last value).
 Boxes are inclusive pixel boxes: a box ``x1..x2`` covers pixel centres x1..x2, so it is drawn from
 ``x1 - 0.5`` to ``x2 + 0.5``.
 """
@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .metric import voc_ap
+from ..voc import precision_envelope, voc_ap
+from .image import to_image
 
 __all__ = ["boxes_figure", "iou_figure", "pr_figure", "ap_bars"]
 
@@ -50,8 +51,8 @@ def boxes_figure(images: Sequence[Any], *, gt: Sequence[Sequence[dict]] | None =
     axes = fig.subplots(1, n, squeeze=False)[0]
     handles = []
     for k, ax in enumerate(axes):
-        img = np.asarray(images[k].detach().cpu() if hasattr(images[k], "detach") else images[k], dtype=float)
-        ax.imshow(img.reshape(img.shape[-2:]), cmap="gray", vmin=0, vmax=img.max() or 1)
+        img = to_image(images[k])  # (H, W): values as they are, black at 0, white at the image's maximum
+        ax.imshow(img, cmap="gray", vmin=0, vmax=img.max() or 1)
         for box, text in (detections[k] if detections else []):
             colour = next(colours) if legend else "#ff7f0e"
             x1, y1, x2, y2 = (float(v) for v in box)
@@ -102,10 +103,12 @@ def iou_figure(box_a: Sequence[float], box_b: Sequence[float], *, title: str | N
 
 
 def pr_figure(rec: np.ndarray, prec: np.ndarray, *, title: str = "", size: tuple[float, float] = (8, 3.4)) -> Figure:
-    """The same PR curve twice: area under the envelope (VOC2010+) and 11-point sampling (VOC2007)."""
+    """The same PR curve twice: area under the envelope (VOC2010+) and 11-point sampling (VOC2007).
+
+    The envelope drawn is :func:`pt_helpers.voc.precision_envelope`, the curve ``voc_ap`` integrates.
+    """
     rec, prec = np.asarray(rec, dtype=float), np.asarray(prec, dtype=float)
-    mrec = np.concatenate(([0.0], rec, [1.0]))
-    env = np.maximum.accumulate(np.concatenate(([0.0], prec, [0.0]))[::-1])[::-1]
+    mrec, env = precision_envelope(rec, prec)
     fig = Figure(figsize=size, layout="constrained")
     ax_area, ax_11 = fig.subplots(1, 2, sharey=True)
     for ax in (ax_area, ax_11):

@@ -1,6 +1,6 @@
 """Figures for segmentation: coloured masks over images, and a confusion-matrix heat map.
 
-Taught in notebooks/07_unet.ipynb. Like :mod:`pt_helpers.plot`, every function returns a
+Taught in notebooks/07_unet.ipynb. Like every figure in :mod:`pt_helpers.plot`, each function returns a
 ``matplotlib.figure.Figure`` built without pyplot and touches no global state.
 """
 
@@ -14,6 +14,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .image import to_image, to_numpy
+
 __all__ = ["SEG_PALETTE", "colorize_mask", "mask_overlays", "confusion_heatmap"]
 
 # One fixed colour per canvas class (index = mask value): black background, then ten colours that stay
@@ -24,13 +26,9 @@ SEG_PALETTE: tuple[str, ...] = ("#000000", "#4363d8", "#f58231", "#3cb44b", "#e6
 _RGB = np.array([mcolors.to_rgb(c) for c in SEG_PALETTE], dtype=np.float32)  # (11, 3)
 
 
-def _np(a: torch.Tensor | np.ndarray) -> np.ndarray:
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-
-
 def colorize_mask(mask: torch.Tensor | np.ndarray) -> np.ndarray:
     """Class indices ``(H, W)`` in 0..10 -> RGB image ``(H, W, 3)`` float32 in [0, 1] (``SEG_PALETTE``)."""
-    m = _np(mask)
+    m = to_numpy(mask)
     if m.ndim != 2:
         raise ValueError(f"colorize_mask(mask): expected (H, W) class indices, got shape {m.shape}")
     if m.size and (m.min() < 0 or m.max() >= len(_RGB)):
@@ -39,18 +37,15 @@ def colorize_mask(mask: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def _grey(image: torch.Tensor | np.ndarray) -> np.ndarray:
-    a = _np(image).astype(np.float32)
-    if a.ndim == 3 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim != 2:
-        raise ValueError(f"mask_overlays(images): expected grey images (H, W) or (1, H, W), got {a.shape}")
-    lo, hi = float(a.min()), float(a.max())
-    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    shape = tuple(image.shape)
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[0] != 1):
+        raise ValueError(f"mask_overlays(images): expected grey images (H, W) or (1, H, W), got {shape}")
+    return to_image(image, scale="minmax")
 
 
 def _blend(grey: np.ndarray, mask: torch.Tensor | np.ndarray, alpha: float) -> np.ndarray:
     colour = colorize_mask(mask)
-    fg = (_np(mask) > 0)[..., None]
+    fg = (to_numpy(mask) > 0)[..., None]
     base = np.repeat(grey[..., None], 3, axis=2)
     return np.where(fg, (1 - alpha) * base + alpha * colour, base)
 
@@ -90,7 +85,7 @@ def mask_overlays(images: torch.Tensor | np.ndarray, true_masks: torch.Tensor | 
         if pred_masks is not None:
             panels.append(_blend(grey, pred_masks[i], alpha))
         if show_errors:
-            panels.append((_np(pred_masks[i]) != _np(true_masks[i])).astype(np.float32))
+            panels.append((to_numpy(pred_masks[i]) != to_numpy(true_masks[i])).astype(np.float32))
         for j, (ax, panel) in enumerate(zip(axes[i], panels)):
             ax.imshow(panel, cmap="gray" if panel.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
@@ -117,7 +112,7 @@ def confusion_heatmap(cm: torch.Tensor | np.ndarray, *, class_names: Sequence[st
             (:func:`pt_helpers.metrics.confusion_matrix`).
         class_names: C names.
     """
-    m = _np(cm).astype(np.float64)
+    m = to_numpy(cm).astype(np.float64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"confusion_heatmap(cm): expected a (C, C) matrix, got shape {m.shape}")
     if len(class_names) != m.shape[0]:

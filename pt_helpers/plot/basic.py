@@ -1,7 +1,7 @@
-"""Figures for the lessons. Every function returns a ``matplotlib.figure.Figure`` and touches no global state.
+"""The everyday figures: a grid of images, curves per epoch, bars with their values.
 
-Figures are built with the object-oriented API (``Figure()``, not ``pyplot``), so a notebook shows a
-figure exactly once: when it is the last expression of a cell (or passed to ``display``).
+Taught in notebooks/03_data.ipynb (image_grid, bar_chart) and notebooks/04_mlp.ipynb (curves); used by
+every later lesson. Each function returns a ``matplotlib.figure.Figure`` and touches no global state.
 """
 
 from __future__ import annotations
@@ -12,24 +12,19 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from .image import to_image
+
 __all__ = ["image_grid", "curves", "bar_chart"]
 
 
-def _to_numpy_image(img: torch.Tensor | np.ndarray) -> np.ndarray:
-    a = img.detach().cpu().float().numpy() if isinstance(img, torch.Tensor) else np.asarray(img, dtype=np.float32)
-    if a.ndim == 3 and a.shape[0] in (1, 3):  # CHW -> HWC
-        a = a.transpose(1, 2, 0)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    return a
-
-
-def image_grid(images: Sequence | torch.Tensor, titles: Sequence[str] | None = None, *, ncols: int = 8,
+def image_grid(images: Sequence | torch.Tensor | np.ndarray, titles: Sequence[str] | None = None, *, ncols: int = 8,
                cmap: str = "gray", size: float = 1.3, suptitle: str | None = None) -> Figure:
     """A grid of images with optional titles.
 
     Args:
-        images: ``(N, H, W)``, ``(N, C, H, W)`` tensor/array or a list of images (HW, CHW or HWC).
+        images: ``(N, H, W)``, ``(N, C, H, W)`` tensor/array or a list of images (HW, CHW or HWC), shown
+            as they are (:func:`~pt_helpers.plot.image.to_image` with ``scale="keep"``): a grey image
+            through ``cmap`` stretched to its own min..max, RGB as floats in [0, 1] or uint8.
         titles: one string per image (e.g. class names), shown above each image.
         ncols: images per row. size: inches per image.
     """
@@ -45,7 +40,7 @@ def image_grid(images: Sequence | torch.Tensor, titles: Sequence[str] | None = N
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(_to_numpy_image(images[i]), cmap=cmap)
+            ax.imshow(to_image(images[i]), cmap=cmap)
             if titles is not None:
                 ax.set_title(str(titles[i]), fontsize=8)
     if suptitle:
