@@ -24,6 +24,8 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 
+from .train import run_eval
+
 __all__ = [
     "confusion_matrix",
     "per_image_confusion",
@@ -173,26 +175,20 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float 
     return 1 - dice.mean()
 
 
-@torch.no_grad()
 def evaluate_segmentation(model: torch.nn.Module, loader: Iterable, *, num_classes: int,
                           device: torch.device | str) -> dict:
     """Score a segmentation model on a loader of ``(images, masks)``: one confusion matrix, summed.
 
-    The model is put in ``eval()`` mode for the loop and back into its previous mode afterwards.
+    The loop is :func:`pt_helpers.train.run_eval` (the one ``evaluate`` uses): eval mode, no autograd,
+    the model must already be on ``device``, and its previous mode is restored afterwards.
 
     Returns:
         ``{"confusion": (C, C) int64 on CPU, "iou": (C,), "dice": (C,), "miou", "mdice", "pixel_acc"}``.
     """
     device = torch.device(device)
-    was_training = model.training
-    model.eval()
     cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
-    try:
-        for x, y in loader:
-            logits = model(x.to(device))
-            cm += confusion_matrix(logits.argmax(dim=1), y.to(device), num_classes)
-    finally:
-        model.train(was_training)
+    run_eval(model, loader, lambda logits, y: cm.add_(confusion_matrix(logits.argmax(dim=1), y, num_classes)),
+             device)
     cm = cm.cpu()
     return {"confusion": cm, "iou": iou_per_class(cm), "dice": dice_per_class(cm), "miou": mean_iou(cm),
             "mdice": mean_dice(cm), "pixel_acc": pixel_accuracy(cm)}

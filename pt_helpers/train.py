@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, loader_generators, restore_rng, save_checkpoint
 
-__all__ = ["HISTORY_KEYS", "fit", "resume", "evaluate", "predict"]
+__all__ = ["HISTORY_KEYS", "fit", "resume", "evaluate", "predict", "accuracy", "count_correct", "run_eval"]
 
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -62,51 +62,92 @@ def _split(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor
     return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
-def _correct(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Number of argmax hits (a tensor, to avoid a device sync per batch) and the number of targets."""
-    if y.is_floating_point():
-        if y.shape != out.shape:
-            raise ValueError(f"accuracy: float targets must have the output's shape {tuple(out.shape)}, "
-                             f"got {tuple(y.shape)}")
-        y = y.argmax(1)
-    pred = out.argmax(1)
-    if pred.shape != y.shape:
+def count_correct(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Argmax hits and the number of targets, for summing over batches (see :func:`accuracy`).
+
+    Returns:
+        ``(hits, n)``: ``hits`` a 0-dim int64 tensor on the output's device (summed on the device:
+        :func:`evaluate` reads it once per loader), ``n`` a Python int.
+    """
+    if target.is_floating_point():
+        if target.shape != output.shape:
+            raise ValueError(f"accuracy: float targets must have the output's shape {tuple(output.shape)}, "
+                             f"got {tuple(target.shape)}")
+        target = target.argmax(1)
+    pred = output.argmax(1)
+    if pred.shape != target.shape:
         raise ValueError(f"accuracy: argmax of the output has shape {tuple(pred.shape)} but the targets "
-                         f"have shape {tuple(y.shape)}; expected (B, C, ...) outputs for (B, ...) targets")
-    return (pred == y).sum(), y.numel()
+                         f"have shape {tuple(target.shape)}; expected (B, C, ...) outputs for (B, ...) targets")
+    return (pred == target).sum(), target.numel()
+
+
+def accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
+    """Fraction of targets whose class is the output's argmax over dim 1.
+
+    Taught in notebooks/04_mlp.ipynb (written by hand there).
+
+    Args:
+        output: ``(B, C)`` logits or probabilities, or ``(B, C, H, W)`` per-pixel scores.
+        target: ``(B,)`` / ``(B, H, W)`` class indices, or float (soft) targets shaped like ``output``
+            (compared through their own argmax).
+    Returns:
+        A float in [0, 1]; for segmentation, counted per pixel.
+    """
+    hits, n = count_correct(output, target)
+    return hits.item() / n
 
 
 def _lr(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-@torch.no_grad()
-def _run_eval(model: nn.Module, loader: Iterable, loss_fn: LossFn | None, device: torch.device):
+def run_eval(model: nn.Module, loader: Iterable, consume: Callable[[torch.Tensor, torch.Tensor], None],
+             device: torch.device | str) -> None:
+    """The one evaluation loop: ``consume(output, target)`` for every batch, in eval mode, without autograd.
+
+    Used by :func:`evaluate`, :func:`predict` and :func:`pt_helpers.metrics.evaluate_segmentation`.
+    The model must already be on ``device`` (checked, never moved); each batch is moved there. The loop
+    runs under ``torch.inference_mode()`` and the model's train/eval mode is restored afterwards.
+
+    Args:
+        model: the model, on ``device``.
+        loader: yields ``(inputs, targets, ...)`` batches.
+        consume: called with the ``(B, ...)`` output and the targets of each batch, both on ``device``
+            (inference tensors: accumulate them, e.g. ``hits += ...``, or copy them out).
+        device: where the model is.
+    """
+    device = torch.device(device)
+    _check_on_device(model, device, "run_eval")
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    hits = torch.zeros((), device=device, dtype=torch.int64)
-    n_items = n_targets = 0
-    outs, ys = [], []
     try:
-        for batch in loader:
-            x, y = _split(batch, device)
-            out = model(x)
-            if loss_fn is None:
-                outs.append(out.cpu())
-                ys.append(y.cpu())
-                continue
-            loss_sum += loss_fn(out, y).double() * len(x)
-            h, n = _correct(out, y)
-            hits += h
-            n_items, n_targets = n_items + len(x), n_targets + n
+        with torch.inference_mode():
+            for batch in loader:
+                x, y = _split(batch, device)
+                consume(model(x), y)
     finally:
         model.train(was_training)
-    if loss_fn is None:
-        return torch.cat(outs), torch.cat(ys)
-    if n_items == 0:
-        raise ValueError("evaluate(loader): the loader yielded no batches")
-    return {"loss": loss_sum.item() / n_items, "acc": hits.item() / n_targets}
+
+
+def _loss_and_accuracy(model: nn.Module, loader: Iterable, loss_fn: LossFn, device: torch.device,
+                       where: str, loader_name: str = "loader") -> dict[str, float]:
+    _check_on_device(model, device, where)
+    # running sums stay on the device: evaluation needs no number per batch, so nothing waits for the GPU
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    hits = torch.zeros((), device=device, dtype=torch.int64)
+    counts = [0, 0]  # items, targets
+
+    def consume(out: torch.Tensor, y: torch.Tensor) -> None:
+        h, n = count_correct(out, y)
+        loss_sum.add_(loss_fn(out, y).double() * len(out))
+        hits.add_(h)
+        counts[0] += len(out)
+        counts[1] += n
+
+    run_eval(model, loader, consume, device)
+    if counts[0] == 0:
+        raise ValueError(f"{where}({loader_name}): the loader yielded no batches")
+    return {"loss": loss_sum.item() / counts[0], "acc": hits.item() / counts[1]}
 
 
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, device: torch.device | str) -> dict[str, float]:
@@ -116,9 +157,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, device: torch.
     Returns:
         ``{"loss": float, "acc": float}``.
     """
-    device = torch.device(device)
-    _check_on_device(model, device, "evaluate")
-    return _run_eval(model, loader, loss_fn, device)
+    return _loss_and_accuracy(model, loader, loss_fn, torch.device(device), "evaluate")
 
 
 def predict(model: nn.Module, loader: Iterable, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +168,10 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device | str) -> t
     """
     device = torch.device(device)
     _check_on_device(model, device, "predict")
-    return _run_eval(model, loader, None, device)
+    outs: list[torch.Tensor] = []
+    ys: list[torch.Tensor] = []
+    run_eval(model, loader, lambda out, y: (outs.append(out.cpu()), ys.append(y.cpu())), device)
+    return torch.cat(outs), torch.cat(ys)  # outside inference_mode: ordinary tensors
 
 
 def _check_args(epochs: int, scheduler: Any, scheduler_interval: str) -> None:
@@ -218,9 +260,10 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             model.train()
-            loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-            hits = torch.zeros((), device=device, dtype=torch.int64)
-            n_items = n_targets = 0
+            # Python numbers: loss.item() below already waits for the device every batch (the NaN check,
+            # the progress bar and the callbacks need the value), so device-side sums would save no wait.
+            # benchmarks/bench_fit_bookkeeping.py: same sums to the bit, less per-batch work on the CPU.
+            loss_sum, hits, n_items, n_targets = 0.0, 0, 0, 0
             bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
             for batch in train_loader:
                 x, y = _split(batch, device)
@@ -232,13 +275,13 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
                 lr = _lr(optimizer)
                 if scheduler is not None and scheduler_interval == "batch":
                     scheduler.step()
+                h, n = count_correct(out.detach(), y)  # queued before the wait below, so int(h) waits for nothing
                 value = loss.item()
                 if not math.isfinite(value):
                     raise FloatingPointError(f"fit: the loss became {value} in epoch {epoch + 1}, step {step}; "
                                              "lower the learning rate or check the inputs")
-                loss_sum += loss.detach().double() * len(x)
-                h, n = _correct(out.detach(), y)
-                hits += h
+                loss_sum += value * len(x)
+                hits += int(h)
                 n_items, n_targets = n_items + len(x), n_targets + n
                 for cb in callbacks:
                     cb.on_batch_end(step, {"epoch": epoch, "loss": value, "lr": lr})
@@ -248,10 +291,10 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
                     bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             if n_items == 0:
                 raise ValueError("fit(train_loader): the loader yielded no batches")
-            logs = {"train_loss": loss_sum.item() / n_items, "train_acc": hits.item() / n_targets,
+            logs = {"train_loss": loss_sum / n_items, "train_acc": hits / n_targets,
                     "val_loss": None, "val_acc": None, "lr": lr}
             if val_loader is not None:
-                val = _run_eval(model, val_loader, loss_fn, device)
+                val = _loss_and_accuracy(model, val_loader, loss_fn, device, "fit", "val_loader")
                 logs["val_loss"], logs["val_acc"] = val["loss"], val["acc"]
             if scheduler is not None and scheduler_interval == "epoch":
                 if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):

@@ -203,3 +203,14 @@ def test_evaluate_segmentation_on_an_oracle_model():
     assert out["mdice"] == pytest.approx(mean_dice(cm))
     assert out["pixel_acc"] == pytest.approx(pixel_accuracy(cm))
     torch.testing.assert_close(out["iou"], iou_per_class(cm))
+
+
+def test_evaluate_segmentation_checks_the_device_and_restores_the_mode():
+    """The shared loop of pt_helpers.train.run_eval: a model elsewhere is an error, never moved silently."""
+    model = torch.nn.Conv2d(1, 3, 1).train()
+    loader = [(torch.randn(2, 1, 4, 4), torch.randint(0, 3, (2, 4, 4)))]
+    out = evaluate_segmentation(model, loader, num_classes=3, device="cpu")
+    assert model.training and int(out["confusion"].sum()) == 32
+    model.to("meta")
+    with pytest.raises(ValueError, match=r"model\.to\(device\)"):
+        evaluate_segmentation(model, loader, num_classes=3, device="cpu")

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from pt_helpers.callbacks import Callback
 from pt_helpers.checkpoint import load_checkpoint, save_checkpoint
 from pt_helpers.data import TensorLoader
-from pt_helpers.train import HISTORY_KEYS, evaluate, fit, predict, resume
+from pt_helpers.train import HISTORY_KEYS, accuracy, count_correct, evaluate, fit, predict, resume, run_eval
 
 CPU = torch.device("cpu")
 
@@ -120,6 +120,28 @@ def test_fit_learns_and_returns_history():
     # the last entry is what evaluate reports for the final model
     again = evaluate(model, val, nn.CrossEntropyLoss(), CPU)
     assert again["loss"] == pytest.approx(history["val_loss"][-1]) and again["acc"] == history["val_acc"][-1]
+
+
+def test_fit_train_loss_is_the_exact_mean_of_the_batch_losses():
+    """Each epoch's train_loss is sum(batch loss x batch size) / items, summed in float64 in batch order."""
+
+    class Losses(Callback):
+        def __init__(self):
+            self.values = []
+
+        def on_batch_end(self, step, logs):
+            self.values.append(logs["loss"])
+
+    model, train, val, kw = make_run(0, epochs=2)
+    rec = Losses()
+    history = fit(model, train, val, **kw, callbacks=[rec])
+    sizes = [16] * len(train)
+    for epoch in range(2):
+        values = rec.values[epoch * len(train):(epoch + 1) * len(train)]
+        expected = 0.0
+        for v, n in zip(values, sizes):
+            expected += v * n
+        assert history["train_loss"][epoch] == expected / sum(sizes)
 
 
 def test_fit_without_validation_and_with_dataloader():
@@ -239,6 +261,73 @@ def test_accuracy_for_segmentation_counts_pixels():
         out = model(x)
     assert got["acc"] == pytest.approx((out.argmax(1) == masks).float().mean().item())
     assert got["loss"] == pytest.approx(F.cross_entropy(out, masks).item(), rel=1e-6)
+
+
+# ---------------------------------------------------------------- accuracy and the shared evaluation loop
+
+@pytest.mark.parametrize("shape", [(32, 5), (4, 5, 6, 7)], ids=["classification", "segmentation"])
+def test_accuracy_matches_torchmetrics(shape):
+    from torchmetrics.classification import MulticlassAccuracy
+
+    g = torch.Generator().manual_seed(len(shape))
+    out = torch.randn(shape, generator=g)
+    target = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=g)
+    target[0] = out[0].argmax(0)  # some hits for sure
+    reference = MulticlassAccuracy(num_classes=shape[1], average="micro")(out, target).item()
+    assert accuracy(out, target) == pytest.approx(reference, abs=1e-7)
+    hits, n = count_correct(out, target)
+    assert isinstance(hits, torch.Tensor) and hits.dtype == torch.int64 and n == target.numel()
+    assert hits.item() / n == accuracy(out, target)
+
+
+@pytest.mark.parametrize("shape", [(32, 5), (4, 5, 6, 7)], ids=["classification", "segmentation"])
+def test_accuracy_of_soft_targets_compares_their_argmax(shape):
+    from torchmetrics.classification import MulticlassAccuracy
+
+    g = torch.Generator().manual_seed(7)
+    out = torch.randn(shape, generator=g)
+    soft = torch.rand(shape, generator=g).softmax(1)  # e.g. mixup or label smoothing targets
+    reference = MulticlassAccuracy(num_classes=shape[1], average="micro")(out, soft.argmax(1)).item()
+    assert accuracy(out, soft) == pytest.approx(reference, abs=1e-7)
+
+
+def test_accuracy_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="float targets must have the output's shape"):
+        accuracy(torch.randn(4, 3), torch.rand(4, 2))
+    with pytest.raises(ValueError, match=r"argmax of the output has shape \(4,\)"):
+        accuracy(torch.randn(4, 3), torch.zeros(4, 2, dtype=torch.long))
+
+
+def test_run_eval_uses_eval_mode_inference_mode_and_the_device():
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            seen.append((self.training, torch.is_inference_mode_enabled(), x.device))
+            return self.lin(x)
+
+    model = Probe().train()
+    batches = [(torch.randn(3, 2), torch.zeros(3, dtype=torch.long)) for _ in range(2)]
+    fed = []
+    run_eval(model, batches, lambda out, y: fed.append((out.shape, y.shape)), CPU)
+    assert seen == [(False, True, CPU)] * 2 and fed == [((3, 2), (3,))] * 2
+    assert model.training, "the model's mode is restored"
+    model.to("meta")
+    with pytest.raises(ValueError, match=r"run_eval\(device='cpu'\).*meta"):
+        run_eval(model, batches, lambda out, y: None, CPU)
+
+
+def test_predict_returns_ordinary_tensors():
+    """Computed under inference_mode, but handed back as tensors a learner may modify in place."""
+    model = Net().eval()
+    x, y = toy_images(20)
+    logits, targets = predict(model, TensorLoader(x, y, batch_size=8), CPU)
+    assert not logits.is_inference() and not targets.is_inference()
+    logits[0, 0] = 1.0  # raises on an inference tensor outside inference_mode
 
 
 def test_evaluate_restores_training_mode():
