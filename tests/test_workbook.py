@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from pt_helpers.workbook import BEGIN, END, blank_solutions, stale_files, workbook_notebook
-
 ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "make_workbook.py"
+sys.path.insert(0, str(SCRIPT.parent))  # scripts/ is not a package: import the program from its folder
+from make_workbook import BEGIN, END, blank_solutions, stale_files, workbook_notebook  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -50,6 +54,27 @@ def test_workbook_notebook_clears_outputs():
 def test_workbook_is_current():
     stale = stale_files(ROOT / "notebooks", ROOT / "workbook")
     assert not stale, f"workbook/ is out of date for {stale}: run `make workbook` and commit"
+
+
+def test_command_line_check_and_write(tmp_path):
+    """`python scripts/make_workbook.py [--src --out] [--check]`: what `make workbook` runs."""
+    src, out = tmp_path / "notebooks", tmp_path / "workbook"
+    src.mkdir()
+    nb = {"cells": [{"cell_type": "code", "source": f"{BEGIN}\nx = 1\n{END}", "outputs": [],
+                     "execution_count": 1, "metadata": {}}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (src / "01_x.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(SCRIPT), "--src", str(src), "--out", str(out), *args],
+                              capture_output=True, text=True, check=False)
+
+    stale = run("--check")
+    assert stale.returncode == 1 and "01_x.ipynb" in stale.stdout and "make workbook" in stale.stdout
+    wrote = run()
+    assert wrote.returncode == 0 and "1 file(s) written" in wrote.stdout
+    assert "your code here" in (out / "01_x.ipynb").read_text(encoding="utf-8")
+    current = run("--check")
+    assert current.returncode == 0 and current.stdout.strip() == "workbook up to date"
 
 
 def _exercise_cells():

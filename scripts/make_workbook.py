@@ -1,8 +1,10 @@
+#!/usr/bin/env python3
 """Generate the learner's workbook: notebook copies with solutions blanked and outputs cleared.
 
 Solutions live in the notebooks between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines; the
-workbook replaces each region with ``...`` at the same indentation. Run ``python -m pt_helpers.workbook``
-(``make workbook``) to write ``workbook/``, or ``--check`` to fail when it is out of date.
+workbook replaces each region with ``...`` at the same indentation. Run
+``.venv/bin/python scripts/make_workbook.py`` (``make workbook``) to write ``workbook/``, or ``--check``
+to fail when it is out of date. Maintainer tooling: it lives in scripts/, not in pt_helpers.
 """
 
 from __future__ import annotations
