@@ -59,7 +59,7 @@ notebooks: setup
 ## execute: re-run notebooks in place in full mode (NB=notebooks/05_cnn.ipynb for one), then the workbook
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
-	$(BIN)/python -m pt_helpers.workbook
+	$(BIN)/python scripts/make_workbook.py
 
 ## doctor: the environment report to paste into bug reports
 doctor: setup
@@ -67,7 +67,7 @@ doctor: setup
 
 ## workbook: regenerate workbook/ (exercise copies with solutions blanked)
 workbook: setup
-	$(BIN)/python -m pt_helpers.workbook
+	$(BIN)/python scripts/make_workbook.py
 
 lint: setup
 	$(BIN)/ruff check pt_helpers tests scripts conftest.py
