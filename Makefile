@@ -9,6 +9,7 @@ ASSETS_STAMP := $(VENV)/.visdom-assets
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 NB ?= notebooks/[0-9][0-9]_*.ipynb
 LAB_PORT ?= 8888
+LAB_ROOT ?= $(CURDIR)
 LAB_ARGS ?=
 
 .PHONY: setup lab test unit notebooks execute doctor workbook lint clean
@@ -16,7 +17,7 @@ LAB_ARGS ?=
 ## setup: create .venv with the pinned packages, the data set, the kernel (idempotent: seconds when done)
 setup: $(STAMP) $(ASSETS_STAMP) data/.fashion-mnist
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml jupyter/overrides.json
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3,11)<=v[:2]<=(3,13) else "Python 3.11-3.13 needed (3.11 is tested); set PYTHON=python3.11")'
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv $(VENV) || \
 	  { echo "'$(PYTHON) -m venv' failed: on Debian/Ubuntu install the venv module first (sudo apt-get install python3-venv)"; exit 1; }
@@ -25,6 +26,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install --no-build-isolation -r requirements.txt
 	$(PIP) install --quiet --no-build-isolation --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch Workbook)"
+	@# JupyterLab defaults for the course: no news prompt, no update check (jupyter/overrides.json)
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
 $(ASSETS_STAMP): $(STAMP) scripts/visdom_assets.py
@@ -43,8 +46,11 @@ data/.fashion-mnist:
 
 ## lab: open JupyterLab on notebooks/ (the exercise copies are in workbook/)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
-	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+	@# news_url=None and NeverCheckForUpdate: no "get notified about Jupyter news?" prompt, no request to jupyter.org
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/notebooks \
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --LabApp.news_url=None \
+	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 ## test: every unit test, then every notebook in fast mode (what CI runs)
 test: setup

@@ -1,0 +1,141 @@
+"""The course as a learner meets it: `make lab`, a lesson opened in JupyterLab in Chromium, Run → Run All Cells.
+
+The server is started by `make lab` itself (on a copy of notebooks/ and workbook/, so nothing the browser does can
+autosave into the committed files), with fresh user settings. The page is driven through JupyterLab's menus and
+keyboard like a person; what happened is then read from JupyterLab's own notebook model
+(``--LabApp.expose_app_in_browser``). No request may leave 127.0.0.1. Screenshots: ``$PT_SCREENSHOT_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser_session import offline_page, screenshot
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "course-browser-test"
+NB = "window.jupyterapp?.shell?.currentWidget"  # for conditions, before the app has loaded
+CUR = "window.jupyterapp.shell.currentWidget"  # for actions, once it has
+CODE_CELLS = f"Array.from({{length: {NB}.model.cells.length}}, (_, i) => {NB}.model.cells.get(i))" \
+             ".filter(c => c.type === 'code')"
+KERNEL_IDLE = f"{NB}?.sessionContext?.session?.kernel?.status === 'idle'"
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`make lab` on a copy of the course; yields the base URL."""
+    if not (ROOT / ".venv" / ".installed").exists():
+        pytest.skip("make setup has not run here (make test runs it first)")
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "course"
+    for folder in ("notebooks", "workbook"):
+        shutil.copytree(ROOT / folder, root / folder)
+    port = free_port()
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "user-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), PT_COURSE_FAST="1")
+    log = (tmp / "lab.log").open("w")
+    proc = subprocess.Popen(
+        ["make", "-s", "lab", f"LAB_PORT={port}", f"LAB_ROOT={root}",
+         f"LAB_ARGS=--no-browser --IdentityProvider.token={TOKEN} --ServerApp.port_retries=0 "
+         "--LabApp.expose_app_in_browser=True"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail(f"make lab did not answer:\n{(tmp / 'lab.log').read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def open_notebook(page, base: str, path: str) -> None:
+    page.goto(f"{base}/lab/tree/{path}?token={TOKEN}")
+    name = path.rsplit("/", 1)[-1]
+    page.wait_for_function(f"{NB}?.context?.path?.endsWith('{name}') && {KERNEL_IDLE}", timeout=90_000)
+
+
+def run_all(page, timeout_s: float = 240) -> None:
+    """Run → Run All Cells, through the menu bar; wait until every code cell has an execution count."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(f"() => {KERNEL_IDLE} && {CODE_CELLS}.every(c => c.executionCount !== null)",
+                           timeout=timeout_s * 1000, polling=500)
+
+
+def cell_report(page) -> list[dict]:
+    """For every code cell: execution count, tags, output types."""
+    return page.evaluate(f"""() => {CODE_CELLS}.map(c => ({{
+        count: c.executionCount, tags: c.getMetadata('tags') || [],
+        outputs: Array.from({{length: c.outputs.length}}, (_, k) => c.outputs.get(k).type)}}))""")
+
+
+def test_run_all_runs_lesson_00_to_its_last_cell_with_the_course_kernel(lab, tmp_path):
+    with offline_page() as (page, traffic):
+        open_notebook(page, lab, "notebooks/00_setup.ipynb")
+        run_all(page)
+        cells = cell_report(page)
+        kernel = page.evaluate(f"() => {NB}.sessionContext.kernelDisplayName")
+        shot = screenshot(page, "lab_00_run_all.png", tmp_path)
+        assert "Would you like to get notified" not in page.inner_text("body"), f"news prompt shown: {shot}"
+    assert kernel == "Python 3 (PyTorch Workbook)", kernel
+    assert all(c["count"] is not None for c in cells), cells
+    assert [c["count"] for c in cells] == list(range(1, len(cells) + 1)), "Run All stopped or skipped a cell"
+    raised = [i for i, c in enumerate(cells) if "error" in c["outputs"]]
+    tagged = [i for i, c in enumerate(cells) if "raises-exception" in c["tags"]]
+    assert raised == tagged and tagged, (raised, tagged)
+    traffic.assert_offline()
+    assert not traffic.failed, traffic.failed
+
+
+def test_a_workbook_exercise_answered_in_the_browser(lab, tmp_path):
+    """Run All over a fresh workbook lesson, then type an answer into the one-hot exercise and run it."""
+    with offline_page() as (page, traffic):
+        open_notebook(page, lab, "workbook/01_tensors.ipynb")
+        run_all(page)
+        assert all(c["count"] is not None for c in cell_report(page)), "Run All stopped in the workbook"
+        idx = page.evaluate(f"""() => {{ const m = {NB}.model.cells;
+            for (let i = 0; i < m.length; i++) if (m.get(i).sharedModel.getSource().includes('check_one_hot(')) return i;
+            return -1; }}""")
+        assert idx >= 0
+        output = f"{NB}.content.widgets[{idx}].outputArea.node.innerText"
+        assert "no answer yet" in page.evaluate(f"() => {output}")
+        source = page.evaluate(f"() => {NB}.model.cells.get({idx}).sharedModel.getSource()")
+        assert "...  # your code here" in source
+        page.evaluate(f"() => {{ {CUR}.content.activeCellIndex = {idx}; {CUR}.content.scrollToItem({idx}); }}")
+        panel = page.evaluate(f"() => {CUR}.id")
+        page.locator(f"#{panel} .jp-Cell.jp-mod-active .cm-content").click()  # edit mode, as a click into the cell
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(source.replace(
+            "...  # your code here",
+            "return torch.zeros(len(labels), num_classes).scatter_(1, labels.unsqueeze(1), 1.0)"))
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_function(f"() => {output}.includes('✓') || {output}.includes('Error')", timeout=60_000)
+        text = page.evaluate(f"() => {output}")
+        page.evaluate(f"() => {NB}.content.scrollToItem({idx})")
+        screenshot(page, "lab_workbook_01_one_hot.png", tmp_path)
+    assert "✓ one_hot: correct" in text, text
+    traffic.assert_offline()
