@@ -1,4 +1,4 @@
-"""pt_helpers.monitor (visdom server + live-curve callback) and scripts/visdom_assets.py.
+"""pt_helpers.monitor (visdom server, asset check, live-curve callback) and scripts/visdom_assets.py.
 
 Markers: ``server`` tests start real visdom servers on 127.0.0.1, with every proxy variable pointed at
 a closed port so that any attempt to reach the internet fails at once ("offline"). ``browser`` takes a
@@ -7,37 +7,30 @@ headless-Chromium screenshot of the dashboard.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 import requests
 import torch
 
-from pt_helpers import monitor as mon
-from pt_helpers.monitor import VisdomMonitor, start_visdom
+from pt_helpers.monitor import VisdomMonitor, assets_ready, start_visdom
+from pt_helpers.monitor import assets as va
+from pt_helpers.monitor import callback as mon
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "visdom_assets.py"
-
-
-def _load_assets_module():
-    spec = importlib.util.spec_from_file_location("visdom_assets", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["visdom_assets"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-assets = _load_assets_module()
 
 
 def _closed_port() -> int:
@@ -111,51 +104,107 @@ HISTORY = {
 }
 
 
-# --------------------------------------------------------------------------- assets script
+# --------------------------------------------------------------------------- assets (check and script)
 
-def test_asset_table_matches_visdoms_own_download_list():
-    listed = assets.visdom_download_list()  # visdom's download_scripts with the network replaced
-    assert len(listed) == len(assets.ASSETS) == 29
-    assert assets.compare_with_visdom() == []
+def _download_scripts_recorded(vdir: Path) -> dict[str, str]:
+    """Run visdom's own ``download_scripts`` into a temp dir with the network replaced by a recorder.
+
+    Returns ``{url: path under static/}`` as visdom really fetches and names them: the reference for
+    :func:`pt_helpers.monitor.assets.visdom_download_list`, which reads the same list from visdom's source.
+    """
+    from visdom.server import build
+
+    class Resp:
+        def __init__(self, url: str):
+            self.content = url.encode()
+
+        def read(self) -> bytes:
+            return self.content
+
+    class Opener:
+        def open(self, req):  # noqa: A003 - urllib's API
+            return Resp(req.full_url)
+
+    assert Path(build.__file__).resolve().parent.parent == vdir.resolve()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            mock.patch("urllib.request.build_opener", lambda *a: Opener()), \
+            mock.patch("urllib.request.install_opener"), \
+            mock.patch.object(requests, "get", lambda url, *a, **k: Resp(url)):
+        build.download_scripts(install_dir=tmp)
+        static = Path(tmp) / "static"
+        return {p.read_text(): p.relative_to(static).as_posix()
+                for p in static.rglob("*") if p.is_file() and p.name != "version.built"}
+
+
+def test_download_list_read_from_visdoms_source_is_what_download_scripts_does():
+    vdir = va.find_visdom_dir()
+    listed = va.visdom_download_list(vdir)
+    assert listed == _download_scripts_recorded(vdir)
+    assert len(listed) == len(va.ASSETS) == 29
+    assert va.compare_with_visdom(vdir) == []
+
+
+def test_download_list_follows_a_changed_build_py(tmp_path):
+    vdir = tmp_path / "visdom"
+    (vdir / "server").mkdir(parents=True)
+    source = (va.find_visdom_dir() / "server" / "build.py").read_text()
+    (vdir / "server" / "build.py").write_text(source.replace("jquery@3.1.1", "jquery@3.7.1"))
+    diffs = va.compare_with_visdom(vdir)
+    assert len(diffs) == 2 and "jquery@3.7.1" in diffs[0] and "jquery@3.1.1" in diffs[1], diffs
+    (vdir / "server" / "build.py").write_text(source.replace('"jquery.min.js"', 'name_of("jquery")'))
+    with pytest.raises(va.AssetError, match="cannot read"):
+        va.visdom_download_list(vdir)
 
 
 def test_installed_assets_are_verified():
-    vdir = assets.find_visdom_dir()
-    bad = assets.problems(vdir)
+    vdir = va.find_visdom_dir()
+    bad = va.problems(vdir)
     assert not bad, f"visdom assets not provisioned ({len(bad)} bad): run `make setup`"
-    assert assets.built_ok(vdir), "static/version.built missing: run `make setup`"
+    assert va.built_ok(vdir), "static/version.built missing: run `make setup`"
+    assert assets_ready()
 
 
 def test_sniff_rejects_error_pages_truncation_and_wrong_fonts():
-    by_dest = {a.dest: a for a in assets.ASSETS}
+    by_dest = {a.dest: a for a in va.ASSETS}
     jquery = by_dest["js/jquery.min.js"]
-    good = (assets.find_visdom_dir() / "static" / jquery.dest).read_bytes()
-    assert assets.sniff(jquery, good) is None
-    assert "HTML" in assets.sniff(jquery, b"<!DOCTYPE html><html>" + b"x" * jquery.size)
-    assert "bytes" in assets.sniff(jquery, good[: len(good) // 4])
-    assert "banner" in assets.sniff(jquery, good.replace(b"jQuery v3.1.1", b"jQuery v3.7.1"))
+    good = (va.find_visdom_dir() / "static" / jquery.dest).read_bytes()
+    assert va.sniff(jquery, good) is None
+    assert "HTML" in va.sniff(jquery, b"<!DOCTYPE html><html>" + b"x" * jquery.size)
+    assert "bytes" in va.sniff(jquery, good[: len(good) // 4])
+    assert "banner" in va.sniff(jquery, good.replace(b"jQuery v3.1.1", b"jQuery v3.7.1"))
     woff2 = by_dest["fonts/glyphicons-halflings-regular.woff2"]
-    assert "magic" in assets.sniff(woff2, b"wOFF" + b"\0" * woff2.size)
+    assert "magic" in va.sniff(woff2, b"wOFF" + b"\0" * woff2.size)
     css = by_dest["css/bootstrap.min.css"]
-    assert "CSS" in assets.sniff(css, b"x" * css.size)
+    assert "CSS" in va.sniff(css, b"x" * css.size)
 
 
-def test_install_is_a_fast_noop_when_complete_even_without_npm(tmp_path):
+def test_install_is_a_noop_when_complete_without_npm_and_without_importing_visdom(tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))  # no npm on PATH: must not be needed
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(SCRIPT), "install"], env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT), "install"], env=env,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "nothing to do" in proc.stdout
-    assert elapsed < 3.0, f"no-op install took {elapsed:.1f} s"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "pt_helpers.monitor.assets" in imported
+    assert not {m for m in imported if m == "visdom" or m.startswith("visdom.")}  # visdom imports torch: seconds
 
 
 @pytest.fixture
 def visdom_copy(tmp_path: Path) -> Path:
     """A throwaway copy of the installed visdom package (with its provisioned assets) under tmp/site."""
     site = tmp_path / "site"
-    shutil.copytree(assets.find_visdom_dir(), site / "visdom", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(va.find_visdom_dir(), site / "visdom", ignore=shutil.ignore_patterns("__pycache__"))
     return site
+
+
+def test_assets_ready_notices_a_missing_file_and_a_missing_stamp(visdom_copy):
+    vdir = visdom_copy / "visdom"
+    assert assets_ready(vdir)
+    (vdir / "static/version.built").unlink()
+    assert not assets_ready(vdir)
+    (vdir / "static/version.built").write_text((vdir / "VERSION").read_text())
+    (vdir / "static/js/mathjax/2.7.5/MathJax.js").unlink()
+    assert not assets_ready(vdir)
 
 
 def test_install_without_npm_prints_one_line_and_fails(visdom_copy, tmp_path):
@@ -434,6 +483,22 @@ def test_fallback_updates_one_inline_display_per_figure(monkeypatch, capsys):
     kinds = [k for k, _ in shown]
     assert kinds == ["display"] + ["update"] * 3  # one live figure: shown once, updated each epoch and at the end
     assert all(type(obj).__name__ == "Figure" for _, obj in shown)
+
+
+def test_fallback_images_show_the_batch_scaled_to_unit_range(monkeypatch, capsys):
+    shown = []
+    monkeypatch.setattr(mon, "_display", shown.append)
+    monkeypatch.setattr(mon, "_in_ipython", lambda: True)
+    monitor = VisdomMonitor(port=_closed_port())
+    normalised = torch.stack([torch.full((1, 4, 4), -1.0), torch.full((1, 4, 4), 3.0)])  # one batch min..max
+    monitor.images(normalised, title="n", nrow=2)
+    monitor.images(torch.full((2, 4, 4), 51, dtype=torch.uint8), title="u")  # (N, H, W) uint8: / 255
+    first, second = ([np.asarray(ax.get_images()[0].get_array()) for ax in fig.axes if ax.get_images()]
+                     for fig in shown)
+    assert [a.min() for a in first] == [0.0, 1.0] and first[0].shape == (4, 4)
+    np.testing.assert_allclose(second[0], 0.2, rtol=1e-6)
+    with pytest.raises(ValueError, match="C in"):
+        monitor.images(torch.rand(2, 2, 4, 4))
 
 
 def test_monitor_rejects_bad_arguments():
