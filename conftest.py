@@ -36,7 +36,7 @@ def gpu_cells_enabled() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     require = os.environ.get("PT_REQUIRE_BROWSER") == "1"
     if chromium_path() is None and not require:
-        skip = pytest.mark.skip(reason="headless Chromium not installed (apt-get install chromium chromium-driver)")
+        skip = pytest.mark.skip(reason="headless Chromium not installed (apt-get install chromium fonts-noto-cjk)")
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
