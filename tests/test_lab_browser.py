@@ -118,7 +118,8 @@ def test_a_workbook_exercise_answered_in_the_browser(lab, tmp_path):
         run_all(page)
         assert all(c["count"] is not None for c in cell_report(page)), "Run All stopped in the workbook"
         idx = page.evaluate(f"""() => {{ const m = {NB}.model.cells;
-            for (let i = 0; i < m.length; i++) if (m.get(i).sharedModel.getSource().includes('check_one_hot(')) return i;
+            for (let i = 0; i < m.length; i++)
+                if (m.get(i).sharedModel.getSource().includes('check_one_hot(')) return i;
             return -1; }}""")
         assert idx >= 0
         output = f"{NB}.content.widgets[{idx}].outputArea.node.innerText"
