@@ -1,8 +1,8 @@
 """Tensor to image: the one converter behind every figure, the visdom monitor and the VOC JPEG files.
 
-Taught in notebooks/03_data.ipynb (an image is a ``(C, H, W)`` tensor; matplotlib and PIL want
-``(H, W, C)``). :func:`to_image` does the layout change, drops a single channel, and maps the values
-to what the consumer expects, each step chosen by an explicit argument:
+Taught in notebooks/03_data.ipynb: ``ToTensor`` turns an HWC ``uint8`` picture into a CHW float tensor in
+[0, 1]; :func:`to_image` goes back for matplotlib, PIL and visdom. It moves the channels last, drops a
+single channel, and maps the values to what the consumer expects, each step chosen by an argument:
 
 ==========  ====================================================================================
 ``scale``   values returned
