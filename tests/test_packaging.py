@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -148,3 +149,90 @@ def test_no_import_cycle_inside_the_package():
         if name not in state:
             visit(name, [name])
     assert "pt_helpers.paths" in graph["pt_helpers.env"] and "pt_helpers.paths" in graph["pt_helpers.data"]
+
+
+# --- a new virtual environment: install, then import every module (slow) ---------------------------------
+
+
+def _closure(names: list[str]) -> list[importlib.metadata.Distribution]:
+    """The installed distributions ``names`` need, recursively (markers evaluated for this machine)."""
+    seen: dict[str, importlib.metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        try:
+            seen[name] = dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return list(seen.values())
+
+
+def _share(dists: list[importlib.metadata.Distribution], folder: Path) -> None:
+    """Symlink the top-level files and folders of these installed distributions into ``folder`` (read by a .pth)."""
+    folder.mkdir()
+    for dist in dists:
+        site = Path(dist.locate_file(""))
+        for top in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            if not (folder / top).exists():
+                (folder / top).symlink_to(site / top)
+
+
+IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+import pt_helpers
+failed = {}
+names = [m.name for m in pkgutil.walk_packages(pt_helpers.__path__, "pt_helpers.") if not m.name.endswith("__main__")]
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception as err:  # report every module, not only the first
+        failed[name] = f"{type(err).__name__}: {err}"
+print(json.dumps({"file": pt_helpers.__file__, "modules": names, "failed": failed}))
+"""
+
+
+@pytest.mark.slow
+def test_installs_into_a_new_venv_and_imports_every_module(tmp_path):
+    """pip installs pt_helpers with `-c requirements.txt` into a new venv; every module then imports there.
+
+    torch and its own dependencies (4.5 GB of CUDA wheels: minutes to unpack) are shared read-only from the
+    current environment through a .pth file; pip sees them installed at the pinned versions. Everything else
+    pt_helpers needs comes only from what pyproject.toml declares, from pip's cache and the local wheel indexes.
+    visdom 0.2.4 is an sdist that needs setuptools<81: --no-build-isolation, as in the Makefile.
+    """
+    start = time.perf_counter()
+    venv, src = tmp_path / "venv", tmp_path / "src"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    _share(_closure(["torch"]), tmp_path / "shared")
+    (site / "shared_torch.pth").write_text(str(tmp_path / "shared") + "\n", encoding="utf-8")
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        (src / name).write_bytes((ROOT / name).read_bytes())
+    for path in PACKAGE.rglob("*.py"):
+        (src / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        (src / path.relative_to(ROOT)).write_bytes(path.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                          "--no-build-isolation", "-c", str(ROOT / "requirements.txt"), str(src)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    installed = time.perf_counter() - start
+    assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    run = subprocess.run([str(python), "-I", "-c", IMPORT_ALL], capture_output=True, text=True, cwd=tmp_path,
+                         env={**env, "PT_COURSE_DATA": str(tmp_path / "data"), "MPLBACKEND": "Agg"}, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    print(f"install {installed:.0f} s, import {time.perf_counter() - start - installed:.0f} s, "
+          f"{len(report['modules'])} modules")
+    assert Path(report["file"]).is_relative_to(site), f"imported {report['file']}, not the installed copy"
+    assert len(report["modules"]) > 20 and "pt_helpers.paths" in report["modules"]
+    assert not report["failed"], "modules that do not import in a fresh install:\n" + "\n".join(
+        f"  {k}: {v}" for k, v in report["failed"].items())
