@@ -388,10 +388,7 @@ def _lesson_models():
 @pytest.mark.parametrize("factory, shape", _lesson_models())
 def test_every_lesson_model_exports_checks_and_matches_eager(factory, shape, tmp_path):
     torch.manual_seed(0)
-    try:
-        model = factory().eval()
-    except ModuleNotFoundError as err:  # until every lesson model is committed (cnn.py: lesson 05)
-        pytest.skip(f"{err.name} is not in this checkout yet")
+    model = factory().eval()
     path = export_onnx(model, torch.randn(2, *shape), tmp_path / "lesson.onnx", dynamic_batch=True)
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     session = ort_session(path, prefer=(CPU,), verbose=False)
@@ -510,15 +507,53 @@ def test_ort_gpu_requirements_are_read_from_the_installed_package():
     assert "CUDA" in req.table()
 
 
-def test_measured_requirements_agree_with_the_compat_table():
-    """Two independent sources: the provider libraries' NEEDED entries and pt_helpers.compat's documented table."""
-    from pt_helpers import compat
+def test_the_wheels_library_names_agree_with_the_compat_tables():
+    """The tables are the source of the versions; the sonames the provider libraries link are their check."""
+    from pt_helpers.doctor import compat
 
     req = deploy.ort_gpu_requirements()
-    if req.cuda_major is None:
-        pytest.skip("no CUDA provider library in this onnxruntime build")
-    cuda_rows = compat.ort_cuda_rows(req.version)
-    assert any(req.cuda_major in compat.majors(r["cuda"]) and req.cudnn_major in compat.majors(r["cudnn"])
-               for r in cuda_rows), (req, cuda_rows)
-    trt_rows = compat.ort_tensorrt_rows(req.version)
-    assert any(req.tensorrt_major in compat.majors(r["tensorrt"]) for r in trt_rows), (req, trt_rows)
+    if not req.libraries:
+        pytest.skip("no GPU provider library in this onnxruntime build")
+    assert (req.cuda_major, req.cudnn_major, req.tensorrt_major) == tuple(
+        compat.ort_gpu_majors(req.version, req.build_cuda).values()), "the versions come from the tables"
+    linked = {}
+    for libs in req.libraries.values():
+        for soname in libs:
+            name, _, major = soname.partition(".so.")
+            linked.setdefault(name, int(major.split(".")[0]))
+    assert linked["libcudart"] == req.cuda_major, linked
+    assert linked["libcudnn"] == req.cudnn_major, linked
+    assert linked["libnvinfer"] == req.tensorrt_major, linked
+
+
+def test_a_cpu_package_needs_no_gpu_versions(monkeypatch):
+    import pt_helpers.deploy.gpu as gpu
+
+    monkeypatch.setattr(gpu, "onnxruntime_distribution", lambda: ("onnxruntime", onnxruntime.__version__))
+    monkeypatch.setattr(gpu, "onnxruntime_build_cuda", lambda: None)
+    req = gpu.ort_gpu_requirements()
+    assert req.package == "onnxruntime" and (req.cuda_major, req.cudnn_major, req.tensorrt_major) == (None,) * 3
+    assert "wants CUDA n/a" in req.table()
+
+
+# ------------------------------------------------------------------------------- shared inputs
+
+
+def test_repeat_batch_and_sizes_to_run(tiny_onnx, tmp_path):
+    from pt_helpers.deploy.inputs import as_tuple, ort_feed, repeat_batch, sizes_to_run
+
+    x = torch.arange(3.0).reshape(3, 1)
+    (xb,) = repeat_batch(as_tuple(x), 7)
+    assert xb.squeeze(1).tolist() == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 0.0]
+    with pytest.raises(ValueError, match="inputs"):
+        as_tuple([1, 2])
+    _, path = tiny_onnx
+    dynamic = ort_session(path, prefer=(CPU,), verbose=False)
+    assert sizes_to_run(dynamic, 9, None) == [1, 7, 9] and sizes_to_run(dynamic, 9, (4, 2, 4)) == [2, 4]
+    fixed = ort_session(export_onnx(_tiny(), torch.randn(2, 1, 8, 8), tmp_path / "f.onnx", dynamic_batch=False),
+                        prefer=(CPU,), verbose=False)
+    assert sizes_to_run(fixed, 2, None) == [2]
+    with pytest.raises(ValueError, match="fixed batch of 2"):
+        sizes_to_run(fixed, 3, None)
+    feed = ort_feed(dynamic, (torch.ones(2, 1, 8, 8),))
+    assert list(feed) == ["input"] and feed["input"].dtype == np.float32

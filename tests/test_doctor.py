@@ -1,4 +1,4 @@
-"""pt_helpers.doctor and pt_helpers.compat: simulated failures, exit codes, the compatibility tables."""
+"""pt_helpers.doctor: simulated failures, exit codes, the compatibility tables, other systems' verdicts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import pytest
 import torch
 import torchvision
 
-from pt_helpers import compat, doctor
-from pt_helpers.doctor_report import format_report, rows
+from pt_helpers import doctor
+from pt_helpers.doctor import compat, probes
+from pt_helpers.doctor.report import format_report, rows
+from pt_helpers.doctor.system import system_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,6 +80,32 @@ def test_every_ort_release_has_one_tensorrt_row_and_one_pypi_default_cuda_row():
         assert len(compat.ort_tensorrt_rows(version)) == 1, version
         defaults = [r for r in compat.ort_cuda_rows(version) if r["package"].startswith("PyPI default")]
         assert len(defaults) == 1, version
+
+
+def test_tensorrt_8_6_rows_cuda_12_only_from_1_17():
+    for ort in ("1.15.1", "1.16.3"):
+        [row] = compat.ort_tensorrt_rows(ort)
+        assert row["tensorrt"] == "8.6" and compat.majors(row["cuda"]) == {11}, ort
+    [row] = compat.ort_tensorrt_rows("1.17.0")
+    assert row["tensorrt"] == "8.6" and compat.majors(row["cuda"]) == {11, 12}
+
+
+def test_ort_cuda_rows_pick_the_variant_of_the_build_cuda():
+    assert {r["cuda"] for r in compat.ort_cuda_rows("1.19.2")} == {"12.x", "11.8"}
+    assert [r["cuda"] for r in compat.ort_cuda_rows("1.19.2", "11.8")] == ["11.8"]
+    assert [r["cuda"] for r in compat.ort_cuda_rows("1.19.2", "12.4")] == ["12.x"]
+    assert len(compat.ort_cuda_rows("1.19.2", "10.2")) == 2, "an unknown build CUDA keeps every variant"
+
+
+@pytest.mark.parametrize("ort, build, want", [
+    ("1.31.1", "13.0", {"cuda": 13, "cudnn": 9, "tensorrt": 10}),
+    ("1.19.2", "11.8", {"cuda": 11, "cudnn": 8, "tensorrt": 10}),
+    ("1.19.2", None, {"cuda": None, "cudnn": None, "tensorrt": 10}),  # two variants, nothing to choose by
+    ("1.14.1", None, {"cuda": 11, "cudnn": 8, "tensorrt": 8}),
+    ("1.40.0", "14.0", {"cuda": None, "cudnn": None, "tensorrt": None}),  # newer than the tables
+])
+def test_ort_gpu_majors_come_from_the_tables(ort, build, want):
+    assert compat.ort_gpu_majors(ort, build) == want
 
 
 def test_tensorrt_table_agrees_with_the_seed_note_for_old_releases():
@@ -147,7 +175,7 @@ def test_check_installed_tensorrt(trt, status):
 
 def test_torchvision_ops_work_on_this_machine():
     assert doctor.probe_torchvision(torch.__version__) == {"ok": True, "version": torchvision.__version__}
-    assert doctor._file_version("torchvision", "torchvision/version.py") == torchvision.__version__
+    assert probes.version_without_import("torchvision", "torchvision/version.py") == torchvision.__version__
 
 
 def test_simulated_nms_failure_is_diagnosed_with_the_fix(monkeypatch):
@@ -206,7 +234,8 @@ class _FallbackSession:
         self._real = real_session(model, providers=["CPUExecutionProvider"])
         if providers[0] != "CPUExecutionProvider":
             print(f"*************** EP Error ***************\nEP Error sim when using {providers}")
-            os.write(2, b"[E:onnxruntime] Failed to load library libsim_provider.so with error: "
+            os.write(2, b"[E:onnxruntime:Default, provider_bridge_ort.cc:2430 operator()] Failed to load library "
+                        b"/site-packages/onnxruntime/capi/libonnxruntime_providers_cuda.so with error: "
                         b"libcublasLt.so.99: cannot open shared object file: No such file or directory\n")
 
     def run(self, *args):
@@ -250,12 +279,12 @@ def test_real_onnxruntime_probe_tries_every_listed_provider(real_report):
 # --- nvidia-smi ---------------------------------------------------------------------------------------
 
 def test_nvidia_smi_absent(monkeypatch):
-    monkeypatch.setattr(doctor.shutil, "which", lambda name: None)
+    monkeypatch.setattr(probes.shutil, "which", lambda name: None)
     assert doctor.probe_nvidia_smi() == {"found": False}
 
 
 def test_nvidia_smi_summary_is_parsed(monkeypatch):
-    monkeypatch.setattr(doctor.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(probes.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
 
     def fake_run(cmd, **kwargs):
         text = ("NVIDIA-SMI 580.65   Driver Version: 580.65   CUDA Version: 13.0\n" if len(cmd) == 1
@@ -278,7 +307,7 @@ def test_report_names_every_component(real_report):
 
 def test_exit_code_follows_usability(real_report, monkeypatch, capsys):
     assert real_report["usable"] is (real_report["problems"] == [])
-    monkeypatch.setattr(doctor, "probe_device", lambda: {"ok": False, "error": "RuntimeError: simulated"})
+    monkeypatch.setattr(probes, "probe_device", lambda: {"ok": False, "error": "RuntimeError: simulated"})
     assert doctor.main([]) == 1
     assert "PT_DEVICE=cpu" in capsys.readouterr().out
 
@@ -302,3 +331,77 @@ def test_torch_that_does_not_import_gives_exit_1_and_the_reason():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "torch does not import" in proc.stdout
+
+
+def test_importing_the_doctor_does_not_import_torch():
+    code = "import sys, pt_helpers.doctor; print(sorted(m for m in ('torch', 'onnxruntime') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+# --- the operating system: verdicts for other machines, from their facts ----------------------------------
+
+def _facts(system, machine, python="3.11.7"):
+    return {"system": system, "machine": machine, "python": python, "executable": "/x/python", "platform": "p"}
+
+
+def _topic(findings, topic):
+    [f] = [f for f in findings if f["topic"] == topic]
+    return f
+
+
+def test_intel_mac_is_flagged_with_the_way_out():
+    f = _topic(system_findings(_facts("Darwin", "x86_64")), "system")
+    assert f["status"] == "fail"
+    assert "no macOS x86_64 wheel" in f["message"] and "torch 2.14.1" in f["message"]
+    assert "Linux virtual machine" in f["message"] and "cloud notebook" in f["message"]
+    assert "conda is not supported" in f["message"]
+
+
+def test_apple_silicon_is_supported_and_told_what_differs():
+    found = system_findings(_facts("Darwin", "arm64"))
+    assert _topic(found, "system")["status"] == "ok" and "mps" in _topic(found, "system")["message"]
+    assert "Linux-only" in _topic(found, "data package")["message"]
+    assert "NVIDIA GPU" in _topic(found, "GPU cells")["message"]
+    assert "macOS" in _topic(found, "lesson 11")["message"]
+    assert not [f for f in found if f["status"] == "fail"]
+
+
+def test_windows_gets_the_gloo_note_and_no_debian_package():
+    found = system_findings(_facts("Windows", "AMD64"))
+    assert _topic(found, "system")["status"] == "ok"
+    assert "gloo" in _topic(found, "lesson 11")["message"] and "no NCCL" in _topic(found, "lesson 11")["message"]
+    assert "dataset-fashion-mnist is Linux-only" in _topic(found, "data package")["message"]
+
+
+def test_linux_needs_no_data_package_note_and_aarch64_gets_the_glibc_floor():
+    found = system_findings(_facts("Linux", "x86_64"))
+    assert [f["topic"] for f in found if f["status"] == "info"] == ["GPU cells", "lesson 11"]
+    arm = [f["message"] for f in system_findings(_facts("Linux", "aarch64")) if f["topic"] == "system"]
+    assert any("glibc 2.34" in m for m in arm)
+
+
+@pytest.mark.parametrize("python, status", [("3.10.14", "fail"), ("3.11.7", "ok"), ("3.13.1", "ok"),
+                                            ("3.14.0", "fail"), ("2.7.18", "fail")])
+def test_python_outside_3_11_to_3_13_is_flagged_with_the_fix(python, status):
+    f = _topic(system_findings(_facts("Linux", "x86_64", python)), "Python")
+    assert f["status"] == status
+    if status == "fail":
+        assert python in f["message"] and "3.11-3.13" in f["message"] and "PYTHON=python3.11" in f["message"]
+
+
+def test_a_system_failure_makes_the_report_unusable_and_says_why(capsys):
+    rep = doctor.collect(facts=_facts("Darwin", "x86_64", "3.10.1"))
+    assert rep["usable"] is False
+    assert any("Intel Mac" in p for p in rep["problems"]) and any("3.10.1" in p for p in rep["problems"])
+    table = rows(rep)
+    assert ("python", "FAIL") == table[0][:2] and table[1][:2] == ("system", "FAIL")
+    assert "Linux virtual machine" in format_report(rep)
+
+
+def test_this_machine_reports_its_system(real_report):
+    import platform
+    assert real_report["system"]["system"] == platform.system()
+    assert real_report["system"]["machine"] == platform.machine()
+    assert "system" in format_report(real_report)

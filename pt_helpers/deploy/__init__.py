@@ -4,8 +4,11 @@ Taught in notebooks/10_deploy.ipynb.
 
 One module per concept: :mod:`.export` (``torch.onnx.export`` with a named fallback, checker, shape
 inference), :mod:`.runtime` (sessions with honest providers, parity with eager), :mod:`.benchmark`
-(latency eager vs ONNX Runtime), :mod:`.viewer` (netron on loopback), :mod:`.gpu` (TensorRT engine
-cache, the CUDA/cuDNN/TensorRT versions onnxruntime-gpu needs).
+(latency eager vs ONNX Runtime), :mod:`.inputs` (the batches both engines are fed), :mod:`.viewer`
+(netron on loopback), :mod:`.gpu` (TensorRT engine cache; the CUDA/cuDNN/TensorRT versions
+onnxruntime-gpu needs, from :mod:`pt_helpers.doctor.compat`, checked against the wheel's libraries).
+What the doctor shares with these modules lives in :mod:`pt_helpers.capture` (output capture) and
+:mod:`pt_helpers.ort_build` (the installed distribution, its build CUDA, providers' failure reasons).
 """
 
 from .benchmark import BenchmarkReport, Timing, benchmark

@@ -18,7 +18,7 @@ import onnxruntime
 import torch
 from torch import nn
 
-from .runtime import _as_tuple, _batch, _batch_sizes, _feed
+from .inputs import as_tuple, ort_feed, repeat_batch, sizes_to_run
 
 __all__ = ["Timing", "BenchmarkReport", "benchmark"]
 
@@ -97,9 +97,9 @@ def benchmark(model: nn.Module, session: onnxruntime.InferenceSession,
     if threads < 1:
         raise ValueError("benchmark: the session's intra_op_num_threads is 0 (ONNX Runtime picks); create it with "
                          "ort_session(path, threads=N) so torch and ONNX Runtime use the same number of threads")
-    xs = tuple(x.cpu() for x in _as_tuple(inputs))
+    xs = tuple(x.cpu() for x in as_tuple(inputs))
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    sizes = _batch_sizes(session, xs[0].shape[0], batch_sizes or [xs[0].shape[0]])
+    sizes = sizes_to_run(session, xs[0].shape[0], batch_sizes or [xs[0].shape[0]])
     model.eval()
 
     def eager(batch: tuple[torch.Tensor, ...]) -> None:
@@ -112,8 +112,8 @@ def benchmark(model: nn.Module, session: onnxruntime.InferenceSession,
     samples: dict[tuple[str, int], list[float]] = {}
     try:
         for b in sizes:
-            xb = _batch(xs, b)
-            feed = _feed(session, xb)
+            xb = repeat_batch(xs, b)
+            feed = ort_feed(session, xb)
             calls = {"eager": lambda xb=xb: eager(xb), "onnxruntime": lambda feed=feed: session.run(None, feed)}
             for engine, call in calls.items():  # one block per engine (see the module docstring)
                 for i in range(warmup + runs):

@@ -19,7 +19,7 @@ import onnx
 import torch
 from torch import nn
 
-from ._capture import capture_output
+from ..capture import capture_output
 
 __all__ = ["ExportError", "export_onnx", "exporter_used", "graph_summary"]
 

@@ -3,8 +3,10 @@
 Taught in notebooks/10_deploy.ipynb. A TensorRT engine is compiled for one TensorRT version, one GPU
 model and a range of input shapes; loading an engine built for anything else fails or, worse, runs the
 wrong plan. ``engine_cache_key`` folds all of these (and the model's bytes) into the cache directory name
-so a stale engine is never picked up. The library requirements are read from the installed provider
-libraries themselves (their ELF ``NEEDED`` entries), not from a table that goes out of date.
+so a stale engine is never picked up. Which CUDA, cuDNN and TensorRT an ONNX Runtime build needs comes
+from one place, the course's tables (:mod:`pt_helpers.doctor.compat`); ``ort_gpu_requirements`` adds
+what only this machine can tell: the library files each provider links (their ELF ``NEEDED`` entries,
+whose names carry the major versions, a check of the tables) and whether each one loads here.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from pathlib import Path
 
 import onnxruntime
 
+from ..capture import capture_output
+from ..doctor.compat import ort_gpu_majors
+from ..ort_build import onnxruntime_build_cuda, onnxruntime_distribution
 from .runtime import ort_session
 
 __all__ = ["engine_cache_key", "decode_tensorrt_version", "tensorrt_version", "tensorrt_session",
-           "needed_libraries", "OrtGpuRequirements", "ort_gpu_requirements"]
+           "needed_libraries", "GPU_LIBRARY", "OrtGpuRequirements", "ort_gpu_requirements"]
 
 _PRECISIONS = ("fp32", "fp16")
 
@@ -184,7 +189,7 @@ class OrtGpuRequirements:
     version: str
     build_cuda: str | None  # the CUDA version onnxruntime was built with (build_and_package_info)
     libraries: dict[str, dict[str, bool]] = field(default_factory=dict)  # provider -> {soname: loadable now}
-    cuda_major: int | None = None
+    cuda_major: int | None = None  # these three: from the course's tables (pt_helpers.doctor.compat)
     cudnn_major: int | None = None
     tensorrt_major: int | None = None
 
@@ -199,38 +204,24 @@ class OrtGpuRequirements:
         return "\n".join(lines)
 
 
-_GPU_LIB = re.compile(r"^lib(cudart|cublas|cublasLt|cudnn|curand|cufft|nvinfer|nvonnxparser|cuda)\.so\.(\d+)")
+GPU_LIBRARY = re.compile(r"^lib(cudart|cublas|cublasLt|cudnn|curand|cufft|nvinfer|nvonnxparser|cuda)\.so\.(\d+)")
 
 
 def ort_gpu_requirements() -> OrtGpuRequirements:
-    """Read the GPU library requirements from the installed onnxruntime's provider libraries (Linux).
+    """The installed onnxruntime's GPU needs: the versions from the course's tables, the files from the wheel.
 
-    ``libraries`` maps each GPU provider to the CUDA/cuDNN/TensorRT sonames it links against and whether
-    ``ctypes`` can load each one now (after ``onnxruntime.preload_dlls()``, which loads the CUDA and cuDNN
-    libraries of the nvidia-* wheels that PyTorch installs). On Windows/macOS only the build info is filled.
+    ``cuda_major``, ``cudnn_major`` and ``tensorrt_major`` come from :func:`pt_helpers.doctor.compat.ort_gpu_majors`
+    for this version and build CUDA (None for the CPU package). ``libraries`` maps each GPU provider to the
+    CUDA/cuDNN/TensorRT sonames its shared library links (Linux; their numbers are the majors the loader
+    will ask for) and whether ``ctypes`` can load each one now (after ``onnxruntime.preload_dlls()``,
+    which loads the CUDA and cuDNN libraries of the nvidia-* wheels that PyTorch installs).
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    package = "onnxruntime"
-    for name in ("onnxruntime-gpu", "onnxruntime"):
-        try:
-            version(name)
-            package = name
-            break
-        except PackageNotFoundError:
-            continue
-    try:
-        from onnxruntime.capi import build_and_package_info as info
-
-        build_cuda = getattr(info, "cuda_version", None) or None
-    except ImportError:
-        build_cuda = None
+    dist = onnxruntime_distribution()
+    package = dist[0] if dist else "onnxruntime"
+    build_cuda = onnxruntime_build_cuda()
     capi = Path(onnxruntime.__file__).parent / "capi"
     libraries: dict[str, dict[str, bool]] = {}
-    majors: dict[str, int] = {}
     if hasattr(onnxruntime, "preload_dlls") and build_cuda:
-        from ._capture import capture_output
-
         with capture_output():
             onnxruntime.preload_dlls()
     for provider, so in (("CUDAExecutionProvider", "cuda"), ("TensorrtExecutionProvider", "tensorrt")):
@@ -239,15 +230,15 @@ def ort_gpu_requirements() -> OrtGpuRequirements:
             continue
         found = {}
         for soname in needed_libraries(lib):
-            m = _GPU_LIB.match(soname)
-            if not m:
+            if not GPU_LIBRARY.match(soname):
                 continue
             try:
                 ctypes.CDLL(soname)
                 found[soname] = True
             except OSError:
                 found[soname] = False
-            majors.setdefault(m.group(1), int(m.group(2)))
         libraries[provider] = found
+    needs = ort_gpu_majors(onnxruntime.__version__, build_cuda) if build_cuda or package == "onnxruntime-gpu" \
+        else {"cuda": None, "cudnn": None, "tensorrt": None}
     return OrtGpuRequirements(package, onnxruntime.__version__, build_cuda, libraries,
-                              majors.get("cudart"), majors.get("cudnn"), majors.get("nvinfer"))
+                              needs["cuda"], needs["cudnn"], needs["tensorrt"])

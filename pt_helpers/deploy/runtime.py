@@ -7,7 +7,6 @@ compares what was asked for with ``session.get_providers()`` and says why each p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,9 @@ import onnxruntime
 import torch
 from torch import nn
 
-from ._capture import capture_output
+from ..capture import capture_output
+from ..ort_build import onnxruntime_distribution, provider_failure_reason
+from .inputs import as_tuple, ort_feed, repeat_batch, sizes_to_run
 
 __all__ = ["DEFAULT_PROVIDERS", "OPTIMIZATION_LEVELS", "ort_session", "ParityRow", "ParityReport", "check_parity"]
 
@@ -28,25 +29,6 @@ OPTIMIZATION_LEVELS = {"disable": _GOL.ORT_DISABLE_ALL, "basic": _GOL.ORT_ENABLE
                        **({"layout": _GOL.ORT_ENABLE_LAYOUT} if hasattr(_GOL, "ORT_ENABLE_LAYOUT") else {}),
                        "all": _GOL.ORT_ENABLE_ALL}  # in increasing order; "layout" exists from ORT 1.2x
 _GPU_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _why(provider: str, log: str) -> str:
-    """ONNX Runtime's own reason for a provider that did not start, found in what it printed."""
-    short = provider.removesuffix("ExecutionProvider").lower()
-    lines = [_ANSI.sub("", ln).strip() for ln in log.splitlines()]
-    mine = [ln for ln in lines if provider in ln or f"providers_{short}" in ln.lower()]
-    reasons = []
-    for ln in mine:
-        m = re.search(r"with error: (.+)", ln) or re.search(r"(Require .+?)\. Please", ln) \
-            or re.search(r"(Unknown Provider Type: \S+)", ln) or re.search(r"(Please install [^.,]+)", ln)
-        if m and m.group(1) not in reasons:
-            reasons.append(m.group(1).strip())
-    if not reasons and mine:
-        reasons.append(re.sub(r"^.*?\] ", "", mine[0])[:200])
-    return "; ".join(reasons) or "ONNX Runtime did not start it (no reason logged)"
-
-
 def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEFAULT_PROVIDERS, *,
                 threads: int | None = None, optimization: str = "all", optimized_model_path: str | Path | None = None,
                 verbose: bool = True) -> onnxruntime.InferenceSession:
@@ -75,7 +57,7 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
         raise ValueError(f"ort_session(threads={threads!r}): expected a positive int")
     requested = [(p, {}) if isinstance(p, str) else (p[0], dict(p[1])) for p in prefer]
     available = onnxruntime.get_available_providers()
-    fallbacks = {name: f"not built into {_package()} (it offers {', '.join(available)})"
+    fallbacks = {name: f"not built into {_package_text()} (it offers {', '.join(available)})"
                  for name, _ in requested if name not in available}
     use = [(name, opts) for name, opts in requested if name in available] or [("CPUExecutionProvider", {})]
     if any(name in _GPU_PROVIDERS for name, _ in use) and hasattr(onnxruntime, "preload_dlls"):
@@ -90,8 +72,7 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
         session = onnxruntime.InferenceSession(str(path), sess_options=so, providers=[n for n, _ in use],
                                                provider_options=[o for _, o in use])
     active = session.get_providers()
-    fallbacks.update({name: _why(name, cap.text + "\n".join(str(w.message) for w in cap.warnings))
-                      for name, _ in use if name not in active})
+    fallbacks.update({name: provider_failure_reason(name, cap.log()) for name, _ in use if name not in active})
     session.fallbacks = fallbacks
     if verbose:
         line = f"ONNX Runtime {onnxruntime.__version__} runs {path.name} on {', '.join(active)}"
@@ -101,37 +82,9 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
     return session
 
 
-def _package() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    for name in ("onnxruntime-gpu", "onnxruntime"):
-        try:
-            return f"{name} {version(name)}"
-        except PackageNotFoundError:
-            continue
-    return f"onnxruntime {onnxruntime.__version__}"
-
-
-def _as_tuple(inputs: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    t = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
-    if not t or not all(isinstance(x, torch.Tensor) for x in t):
-        raise ValueError("inputs: expected a tensor (B, ...) or a sequence of tensors")
-    return t
-
-
-def _batch(inputs: tuple[torch.Tensor, ...], b: int) -> tuple[torch.Tensor, ...]:
-    idx = torch.arange(b) % inputs[0].shape[0]  # repeat rows when b exceeds the given batch
-    return tuple(x[idx.to(x.device)] for x in inputs)
-
-
-def _batch_sizes(session: onnxruntime.InferenceSession, n: int, batch_sizes: Sequence[int] | None) -> list[int]:
-    dim0 = session.get_inputs()[0].shape[0]
-    if isinstance(dim0, int):  # a fixed batch: only that size can run
-        if (batch_sizes or [n]) != [dim0] or n != dim0:
-            raise ValueError(f"the model was exported with a fixed batch of {dim0}; got batch {n} "
-                             f"(batch_sizes={batch_sizes}); export with dynamic_batch=True for other sizes")
-        return [dim0]
-    return sorted(set(batch_sizes or (1, 7, n)))
+def _package_text() -> str:
+    dist = onnxruntime_distribution()
+    return f"{dist[0]} {dist[1]}" if dist else f"onnxruntime {onnxruntime.__version__}"
 
 
 def _eager(model: nn.Module, xs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
@@ -140,10 +93,6 @@ def _eager(model: nn.Module, xs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
         out = model(*(x.to(device) for x in xs))
     out = [out] if isinstance(out, torch.Tensor) else list(out)
     return [o.detach().float().cpu().numpy() for o in out]
-
-
-def _feed(session: onnxruntime.InferenceSession, xs: tuple[torch.Tensor, ...]) -> dict[str, np.ndarray]:
-    return {i.name: x.detach().cpu().numpy() for i, x in zip(session.get_inputs(), xs, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -194,13 +143,13 @@ def check_parity(model: nn.Module, session: onnxruntime.InferenceSession,
         batch_sizes: sizes to try; default ``1, 7, B`` when the session's batch axis is dynamic, only
             ``B`` when it is fixed (then ``B`` must equal the exported batch).
     """
-    xs = _as_tuple(inputs)
+    xs = as_tuple(inputs)
     model.eval()
     names = [o.name for o in session.get_outputs()]
     rows = []
-    for b in _batch_sizes(session, xs[0].shape[0], batch_sizes):
-        xb = _batch(xs, b)
-        want, got = _eager(model, xb), session.run(None, _feed(session, xb))
+    for b in sizes_to_run(session, xs[0].shape[0], batch_sizes):
+        xb = repeat_batch(xs, b)
+        want, got = _eager(model, xb), session.run(None, ort_feed(session, xb))
         if len(want) != len(got):
             raise ValueError(f"the model returns {len(want)} output(s), the ONNX file {len(got)}")
         for name, w, g in zip(names, want, got, strict=True):

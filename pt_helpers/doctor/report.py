@@ -17,6 +17,21 @@ def _gpu_present(rep: dict[str, Any]) -> bool:
     return bool(rep.get("cuda", {}).get("available") or rep.get("nvidia_smi", {}).get("found"))
 
 
+_LEVEL = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}
+
+
+def _system_rows(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
+    py, system = rep["python"], rep["system"]
+    found = system["findings"]
+    py_finding = next(f for f in found if f["topic"] == "Python")
+    where = ", ".join(t for t in (py["executable"], py["platform"]) if t)
+    value = f"{py['version']} ({where})" if py_finding["status"] == "ok" else py_finding["message"]
+    out = [("python", _LEVEL[py_finding["status"]], value)]
+    out += [(f["topic"] if f["topic"] == "system" else f"  {f['topic']}", _LEVEL[f["status"]], f["message"])
+            for f in found if f["topic"] != "Python"]
+    return out
+
+
 def _torch_rows(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, tv = rep["torch"], rep["torchvision"]
     if not t["ok"]:
@@ -79,9 +94,7 @@ def _ort_rows(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def rows(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The report as ``(component, status, value)`` rows; status is ok / info / WARN / FAIL or blank."""
-    py = rep["python"]
-    out = [("python", "ok", f"{py['version']} ({py['executable']}, {py['platform']})")]
-    out += _torch_rows(rep) + _smi_rows(rep) + _ort_rows(rep)
+    out = _system_rows(rep) + _torch_rows(rep) + _smi_rows(rep) + _ort_rows(rep)
     pk = rep["packages"]
     missing = [k for k, v in pk.items() if v is None]
     listed = ", ".join(f"{k} {v}" for k, v in pk.items() if v)
@@ -92,9 +105,9 @@ def rows(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
     missing_data = data.get("error") or "not found yet (lesson 03 shows the four ways to get it)"
     out.append(("Fashion-MNIST", "ok", f"{data['path']} [{data['source']}]") if data["found"] else
                ("Fashion-MNIST", "info", missing_data))
-    out.append(("compatibility", "", "installed set vs pt_helpers.compat (ORT through 1.31, torch through 2.14)"))
-    level = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}
-    out += [(f"  {f['topic']}", level[f["status"]], f["message"]) for f in rep["compat"]]
+    tables = "installed set vs pt_helpers.doctor.compat (ORT through 1.31, torch through 2.14)"
+    out.append(("compatibility", "", tables))
+    out += [(f"  {f['topic']}", _LEVEL[f["status"]], f["message"]) for f in rep["compat"]]
     if rep["usable"]:
         out.append(("verdict", "ok", "usable: the course runs here (exit code 0)"))
     else:

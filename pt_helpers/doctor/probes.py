@@ -1,47 +1,45 @@
-"""The environment check learners paste into bug reports: ``python -m pt_helpers.doctor`` (``make doctor``).
+"""The doctor's probes: each runs what it reports (an operator, a matmul, nvidia-smi) and never raises.
 
-Taught in notebooks/00_setup.ipynb. Every probe runs what it reports (an operator, a matmul, an ONNX
-Runtime session) instead of trusting a list, and never raises: a failure becomes a row with the reason.
-Exit code 0 when the course is usable here (torch imports, torchvision's compiled ops work, the course's
-device computes), 1 with the reasons when not. ``--json`` prints the same report for machines.
-Compatibility tables live in :mod:`pt_helpers.compat`.
+Taught in notebooks/00_setup.ipynb. A failure becomes a dict with the reason (``short_error``), so the
+doctor can report a broken torch instead of crashing on it: nothing here imports torch at import time.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
-import json
-import platform
 import re
 import shutil
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from ..ort_build import distribution_version
 from . import compat
-from .doctor_ort import _short, _version, probe_onnxruntime, provider_initialises, tiny_onnx_model
-from .doctor_report import format_report
 
-__all__ = ["probe_torch", "probe_torchvision", "torchvision_fix", "probe_device", "probe_nvidia_smi", "tiny_onnx_model",
-           "provider_initialises", "probe_onnxruntime", "collect", "problems", "format_report",
-           "run_doctor", "main", "NMS_MISSING"]
+__all__ = ["NMS_MISSING", "PACKAGES", "short_error", "version_without_import", "probe_torch", "torchvision_fix",
+           "probe_torchvision", "probe_cuda", "probe_device", "probe_nvidia_smi", "probe_tensorrt", "probe_data",
+           "probe_packages"]
 
 NMS_MISSING = "operator torchvision::nms does not exist"
 PACKAGES = ("numpy", "onnx", "onnxscript", "visdom", "netron", "thop", "torchsummary", "jupyterlab", "matplotlib")
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]  # the checkout (requirements.txt)
 
 
 def _pinned(name: str) -> str | None:
     """The exact pin of ``name`` in the checkout's requirements.txt, if there is one."""
     req = _ROOT / "requirements.txt"
     if req.is_file():
-        m = re.search(rf"^{re.escape(name)}==(\S+)", req.read_text(encoding="utf-8"), re.MULTILINE)
+        m = re.search(rf"^{re.escape(name)}==([^\s;]+)", req.read_text(encoding="utf-8"), re.MULTILINE)
         return m.group(1) if m else None
     return None
+
+
+def short_error(err: BaseException) -> str:
+    """``"RuntimeError: first line of the message"``, at most 300 characters: one report row."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
 
 
 def probe_torch() -> dict[str, Any]:
@@ -49,20 +47,26 @@ def probe_torch() -> dict[str, Any]:
     try:
         import torch
     except Exception as err:  # noqa: BLE001 - a broken install is what the doctor reports
-        return {"ok": False, "error": _short(err)}
+        return {"ok": False, "error": short_error(err)}
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     return {"ok": True, "version": torch.__version__, "cuda_build": torch.version.cuda, "cudnn": cudnn,
             "cudnn_text": ".".join(map(str, compat.cudnn_version(cudnn))) if cudnn else None}
 
 
-def _file_version(dist: str, relpath: str) -> str | None:
-    """``__version__`` from a package's version.py without importing the package (it may not import)."""
+def version_without_import(dist: str, relpath: str) -> str | None:
+    """``__version__`` from a package's version.py without importing the package (it may not import).
+
+    Args:
+        dist: the distribution (``"torchvision"``); relpath: its version file (``"torchvision/version.py"``).
+    Returns:
+        The version; the metadata's version when the file cannot be read; None when not installed.
+    """
     try:
         text = Path(metadata.distribution(dist).locate_file(relpath)).read_text(encoding="utf-8")
     except (metadata.PackageNotFoundError, OSError):
-        return _version(dist)
+        return distribution_version(dist)
     m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.MULTILINE)
-    return m.group(1) if m else _version(dist)
+    return m.group(1) if m else distribution_version(dist)
 
 
 def torchvision_fix(torch_version: str, torchvision_version: str | None) -> str:
@@ -88,7 +92,7 @@ def torchvision_fix(torch_version: str, torchvision_version: str | None) -> str:
 
 def probe_torchvision(torch_version: str | None = None) -> dict[str, Any]:
     """Import torchvision and call ``torchvision.ops.nms`` on two boxes: proof that its compiled ops load."""
-    tv_version = _file_version("torchvision", "torchvision/version.py")
+    tv_version = version_without_import("torchvision", "torchvision/version.py")
     try:
         import torch
         import torchvision
@@ -98,10 +102,10 @@ def probe_torchvision(torch_version: str | None = None) -> dict[str, Any]:
         if keep.tolist() != [0]:
             raise RuntimeError(f"torchvision.ops.nms returned {keep.tolist()}, expected [0]")
     except Exception as err:  # noqa: BLE001
-        out = {"ok": False, "version": tv_version, "error": _short(err)}
+        out = {"ok": False, "version": tv_version, "error": short_error(err)}
         if NMS_MISSING in str(err) or "undefined symbol" in str(err) or "torchvision::" in str(err):
-            out["diagnosis"] = torchvision_fix(torch_version or _file_version("torch", "torch/version.py") or "?",
-                                               tv_version)
+            torch_version = torch_version or version_without_import("torch", "torch/version.py") or "?"
+            out["diagnosis"] = torchvision_fix(torch_version, tv_version)
         return out
     return {"ok": True, "version": torchvision.__version__}
 
@@ -123,7 +127,7 @@ def probe_device() -> dict[str, Any]:
     try:
         import torch
 
-        from .env import get_device
+        from ..env import get_device
 
         with contextlib.redirect_stdout(io.StringIO()):  # get_device prints its choice once
             device = get_device()
@@ -132,7 +136,7 @@ def probe_device() -> dict[str, Any]:
         if total != 8.0:
             raise RuntimeError(f"a 2x2 matmul of ones summed to {total}, expected 8")
     except Exception as err:  # noqa: BLE001
-        return {"ok": False, "error": _short(err)}
+        return {"ok": False, "error": short_error(err)}
     return {"ok": True, "device": str(device)}
 
 
@@ -146,7 +150,7 @@ def probe_nvidia_smi(run: Any = subprocess.run) -> dict[str, Any]:
         query = run([exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
                     capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError) as err:
-        return {"found": True, "error": _short(err)}
+        return {"found": True, "error": short_error(err)}
     m = re.search(r"CUDA Version:\s*([\d.]+)", header)
     gpus = [dict(zip(("name", "memory", "driver"), (p.strip() for p in line.split(","))))
             for line in query.splitlines() if line.strip()]
@@ -154,80 +158,27 @@ def probe_nvidia_smi(run: Any = subprocess.run) -> dict[str, Any]:
 
 
 def probe_tensorrt() -> dict[str, Any]:
+    """Whether ``import tensorrt`` works, and its version or the error."""
     try:
         import tensorrt
     except ImportError:
         return {"installed": False}
     except Exception as err:  # noqa: BLE001 - installed but broken (missing libnvinfer ...)
-        return {"installed": True, "error": _short(err)}
+        return {"installed": True, "error": short_error(err)}
     return {"installed": True, "version": tensorrt.__version__}
 
 
 def probe_data() -> dict[str, Any]:
+    """Where Fashion-MNIST would be read from (``pt_helpers.data.locate_fashion_mnist``), or why not."""
     try:
-        from .data import locate_fashion_mnist
+        from ..data import locate_fashion_mnist
 
         found = locate_fashion_mnist()
     except Exception as err:  # noqa: BLE001
-        return {"found": False, "error": _short(err)}
+        return {"found": False, "error": short_error(err)}
     return {"found": found is not None, **({"path": str(found.path), "source": found.source} if found else {})}
 
 
-def collect() -> dict[str, Any]:
-    """Run every probe and the compatibility check; returns a JSON-serialisable report."""
-    rep: dict[str, Any] = {"python": {"version": platform.python_version(), "executable": sys.executable,
-                                      "platform": platform.platform()}}
-    rep["torch"] = probe_torch()
-    torch_ok, needs_torch = rep["torch"]["ok"], {"ok": False, "error": "needs torch"}
-    rep["torchvision"] = probe_torchvision(rep["torch"].get("version")) if torch_ok else needs_torch
-    rep["cuda"] = probe_cuda() if torch_ok else {"available": False, "device_count": 0, "devices": []}
-    rep["device"] = probe_device() if torch_ok else needs_torch
-    rep["nvidia_smi"] = probe_nvidia_smi()
-    rep["onnxruntime"] = probe_onnxruntime()
-    rep["tensorrt"] = probe_tensorrt()
-    rep["packages"] = {name: _version(name) for name in PACKAGES}
-    rep["data"] = probe_data()
-    ort = rep["onnxruntime"]
-    rep["compat"] = compat.check_installed({
-        "torch": rep["torch"].get("version"), "torchvision": rep["torchvision"].get("version"),
-        "torch_cuda": rep["torch"].get("cuda_build"), "cudnn": rep["torch"].get("cudnn"),
-        "onnxruntime": ort.get("version"), "ort_cuda": ort.get("build_cuda"),
-        "ort_gpu": "CUDAExecutionProvider" in ort.get("listed", []), "tensorrt": rep["tensorrt"].get("version")})
-    rep["problems"] = problems(rep)
-    rep["usable"] = not rep["problems"]
-    return rep
-
-
-def problems(rep: dict[str, Any]) -> list[str]:
-    """The reasons the course cannot run here (empty = usable): torch, torchvision's ops, the device."""
-    out = []
-    if not rep["torch"]["ok"]:
-        out.append(f"torch does not import ({rep['torch']['error']}): pip install -r requirements.txt")
-        return out
-    tv = rep["torchvision"]
-    if not tv["ok"]:
-        out.append(tv.get("diagnosis") or f"torchvision does not work ({tv['error']})")
-    if not rep["device"]["ok"]:
-        out.append(f"the course's device does not compute ({rep['device']['error']}); "
-                   "set PT_DEVICE=cpu to fall back to the CPU")
-    return out
-
-
-def run_doctor(file: TextIO | None = None) -> dict[str, Any]:
-    """Collect the report, print it as a table (to ``file``, default stdout) and return it."""
-    rep = collect()
-    print(format_report(rep), file=file or sys.stdout)
-    return rep
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pt_helpers.doctor", description=__doc__.splitlines()[0])
-    ap.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
-    args = ap.parse_args(argv)
-    rep = collect()
-    print(json.dumps(rep, indent=1, default=str) if args.json else format_report(rep))
-    return 0 if rep["usable"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def probe_packages() -> dict[str, str | None]:
+    """The installed version of each package in :data:`PACKAGES` (None = missing)."""
+    return {name: distribution_version(name) for name in PACKAGES}

@@ -1,7 +1,9 @@
 """Capture what exporters and runtimes print (Python streams, C++ stderr, warnings, logging) as text.
 
-torch.onnx and ONNX Runtime write progress, graph dumps and provider errors through four channels at
-once; the deploy helpers summarise that text in one line instead of showing a learner 200 lines.
+Taught in notebooks/00_setup.ipynb (the doctor tries each ONNX Runtime provider quietly) and
+notebooks/10_deploy.ipynb (``torch.onnx`` and ONNX Runtime write progress, graph dumps and provider
+errors through four channels at once; the deploy helpers summarise that text in one line instead of
+showing a learner 200 lines). Imports nothing heavy, so the doctor can use it when torch is broken.
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ class Captured:
         self.text = ""
         self.warnings: list[warnings.WarningMessage] = []
 
+    def log(self) -> str:
+        """Everything a library said: the printed text, then the message of each warning."""
+        return "\n".join([self.text, *(str(w.message) for w in self.warnings)])
+
 
 @contextlib.contextmanager
 def capture_output() -> Iterator[Captured]:
-    """Collect Python stdout/stderr, file-descriptor 1/2 output (C++ libraries) and warnings; mute logging."""
+    """Collect Python stdout/stderr, file-descriptor 1/2 output (C++ libraries) and warnings; mute logging.
+
+    Returns:
+        A :class:`Captured`, filled when the ``with`` block ends (read ``text`` / ``log()`` after it).
+    """
     result = Captured()
     py_out = io.StringIO()
     saved_fds, tmp = [], tempfile.TemporaryFile(mode="w+b")
@@ -39,7 +49,7 @@ def capture_output() -> Iterator[Captured]:
         try:
             saved_fds.append((fd, os.dup(fd)))
             os.dup2(tmp.fileno(), fd)
-        except OSError:  # no such descriptor (some embedded interpreters)
+        except OSError:  # no such descriptor (some embedded interpreters): Python-level output only
             pass
     # torch's loggers write to handlers bound at import time: silence them (exceptions carry the reason)
     disabled_before = logging.root.manager.disable

@@ -1,8 +1,13 @@
 """Version-compatibility tables, kept as data, and the lookups the doctor checks the installed set with.
 
-Taught in notebooks/00_setup.ipynb; used by ``python -m pt_helpers.doctor``. The tables are current
-through ONNX Runtime 1.31 and torch 2.14 / torchvision 0.29. When a new release comes out, add a row
-here (and its source); the doctor says when an installed version is newer than the table.
+Taught in notebooks/00_setup.ipynb; used by ``python -m pt_helpers.doctor`` and by lesson 10's
+``pt_helpers.deploy.ort_gpu_requirements``. These tables are the course's one source of what an ONNX
+Runtime build needs (CUDA, cuDNN and TensorRT versions): they answer on every system and before anything
+is installed, and they hold what a library's file name cannot (a minimum minor such as CUDA 12.8+,
+which package feed). What the installed wheel shows (the library files its providers link, and whether
+each loads here) is a check of these tables, in lesson 10 and in tests/test_deploy.py.
+The tables are current through ONNX Runtime 1.31 and torch 2.14 / torchvision 0.29. When a new release
+comes out, add a row here (and its source); the doctor says when an installed version is newer.
 
 Sources (checked Nov 2026):
 - ONNX Runtime "CUDA Execution Provider - Requirements" and "TensorRT Execution Provider - Requirements"
@@ -26,6 +31,7 @@ __all__ = [
     "majors",
     "ort_cuda_rows",
     "ort_tensorrt_rows",
+    "ort_gpu_majors",
     "torchvision_for",
     "torch_for",
     "cudnn_version",
@@ -70,7 +76,8 @@ ORT_TENSORRT: tuple[dict[str, str], ...] = (
     {"ort": "1.20", "tensorrt": "10.4", "cuda": "12.0-12.6, 11.8", "note": ""},
     {"ort": "1.19", "tensorrt": "10.2", "cuda": "12.0-12.6, 11.8", "note": ""},
     {"ort": "1.18", "tensorrt": "10.0", "cuda": "11.8, 12.0-12.6", "note": ""},
-    {"ort": "1.15-1.17", "tensorrt": "8.6", "cuda": "11.8, 12.0-12.6", "note": "CUDA 12 from 1.17"},
+    {"ort": "1.17", "tensorrt": "8.6", "cuda": "11.8, 12.0-12.6", "note": "the first release with CUDA 12 packages"},
+    {"ort": "1.15-1.16", "tensorrt": "8.6", "cuda": "11.8", "note": "CUDA 11.8 only"},
     {"ort": "1.14", "tensorrt": "8.5", "cuda": "11.6", "note": "the newest row of the seed note's table"},
     {"ort": "1.12-1.13", "tensorrt": "8.4", "cuda": "11.4", "note": ""},
     {"ort": "1.11", "tensorrt": "8.2", "cuda": "11.4", "note": ""},
@@ -121,14 +128,41 @@ def majors(text: str) -> set[int]:
     return {int(m) for m in re.findall(r"(?<![\d.])(\d+)\.(?:\d+|x)", text)}
 
 
-def ort_cuda_rows(ort_version: str) -> list[dict[str, str]]:
-    """Rows of :data:`ORT_CUDA` for this ONNX Runtime version (one per package variant)."""
-    return [row for row in ORT_CUDA if version_matches(row["ort"], ort_version)]
+def ort_cuda_rows(ort_version: str, build_cuda: str | None = None) -> list[dict[str, str]]:
+    """Rows of :data:`ORT_CUDA` for this ONNX Runtime version (one per package variant).
+
+    Args:
+        build_cuda: the CUDA the wheel says it was built with (``"13.0"``); keeps the variant of that
+            CUDA major when the table has one.
+    """
+    rows = [row for row in ORT_CUDA if version_matches(row["ort"], ort_version)]
+    if build_cuda:
+        rows = [r for r in rows if version_tuple(build_cuda)[0] in majors(r["cuda"])] or rows
+    return rows
 
 
 def ort_tensorrt_rows(ort_version: str) -> list[dict[str, str]]:
     """Rows of :data:`ORT_TENSORRT` for this ONNX Runtime version."""
     return [row for row in ORT_TENSORRT if version_matches(row["ort"], ort_version)]
+
+
+def ort_gpu_majors(ort_version: str, build_cuda: str | None = None) -> dict[str, int | None]:
+    """The CUDA, cuDNN and TensorRT major versions the tables give for an ONNX Runtime GPU build.
+
+    Returns:
+        ``{"cuda": 13, "cudnn": 9, "tensorrt": 10}`` for ``("1.31.1", "13.0")``; a value is None when the
+        tables have no row, or several majors and nothing to choose between them.
+    """
+    def one(cells: list[str], prefer: int | None = None) -> int | None:
+        found = set().union(*(majors(c) for c in cells))
+        if prefer in found:
+            return prefer
+        return found.pop() if len(found) == 1 else None
+
+    rows = ort_cuda_rows(ort_version, build_cuda)
+    return {"cuda": one([r["cuda"] for r in rows], version_tuple(build_cuda)[0] if build_cuda else None),
+            "cudnn": one([r["cudnn"] for r in rows]),
+            "tensorrt": one([r["tensorrt"] for r in ort_tensorrt_rows(ort_version)])}
 
 
 def torchvision_for(torch_version: str) -> str | None:
@@ -192,9 +226,7 @@ def check_installed(versions: dict[str, Any]) -> list[dict[str, str]]:
     if not ort:
         found.append(_finding("info", "ORT/CUDA/cuDNN", "onnxruntime is not installed"))
         return found
-    rows = ort_cuda_rows(ort)
-    if versions.get("ort_cuda"):  # the wheel says which CUDA it was built with: keep that variant
-        rows = [r for r in rows if version_tuple(versions["ort_cuda"])[0] in majors(r["cuda"])] or rows
+    rows = ort_cuda_rows(ort, versions.get("ort_cuda"))  # the wheel's build CUDA picks the package variant
     torch_cuda, cudnn = versions.get("torch_cuda"), versions.get("cudnn")
     if not versions.get("ort_gpu"):
         found.append(_finding("info", "ORT/CUDA/cuDNN", f"onnxruntime {ort} is the CPU package"))
