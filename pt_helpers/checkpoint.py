@@ -14,7 +14,7 @@ import os
 import pickle
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -175,24 +175,37 @@ def load_checkpoint(path: PathLike, *, model: nn.Module | None = None, optimizer
 
 # ---------------------------------------------------------------- trained models for later lessons
 
-def save_model(path: PathLike, model: nn.Module, *, kwargs: Mapping[str, Any] | None = None, **meta: Any) -> Path:
+def save_model(path: PathLike, model: nn.Module, *, kwargs: Any = None, **meta: Any) -> Path:
     """Save a trained model as its state_dict plus the constructor kwargs that rebuild it.
 
+    The file stores the kwargs as a plain dict (``torch.load(weights_only=True)`` reads no dataclasses),
+    so ``load_model`` calls ``cls(**kwargs)``. The lesson models keep them as ``model.config``, the dict
+    of their frozen config dataclass ``model.cfg`` (see :mod:`pt_helpers.models.config`).
+
     Args:
-        kwargs: the keyword arguments of ``type(model)(**kwargs)``; default ``model.config``.
+        kwargs: the keyword arguments of ``type(model)(**kwargs)``, as a mapping or a dataclass
+            instance (e.g. ``model.cfg``); default ``model.config``.
         meta: small facts to keep with it (test accuracy, epochs, ...): numbers, strings, lists.
     """
+    where = "kwargs" if kwargs is not None else f"{type(model).__name__}.config"
     if kwargs is None:
         kwargs = getattr(model, "config", None)
-        if not isinstance(kwargs, Mapping):
-            raise ValueError(f"save_model: {type(model).__name__} has no `config` property; pass kwargs=")
+    if is_dataclass(kwargs) and not isinstance(kwargs, type):
+        kwargs = asdict(kwargs)
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(f"save_model: {where} is {type(kwargs).__name__}, expected a dict or a dataclass instance "
+                         "(for a model without a `config`, pass kwargs=)")
     state = {"format": MODEL_FORMAT, "class": type(model).__name__, "kwargs": dict(kwargs),
              "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "meta": dict(meta)}
     return _atomic_save(state, path)
 
 
 def load_model(path: PathLike, cls: type[nn.Module], *, map_location: Any = "cpu") -> nn.Module:
-    """Rebuild ``cls(**kwargs)`` from a :func:`save_model` file and load its weights (strict); eval mode."""
+    """Rebuild ``cls(**kwargs)`` from a :func:`save_model` file and load its weights (strict); eval mode.
+
+    Files written before the lesson models had config dataclasses hold the same kwargs dict (a
+    ``FashionCNN``'s ``channels`` as a list; fields added later are missing and take their defaults).
+    """
     state = _safe_load(path, map_location)
     if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: not a model file written by save_model")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import OrderedDict
 
@@ -21,6 +22,11 @@ from pt_helpers.checkpoint import (
     save_checkpoint,
     save_model,
 )
+from pt_helpers.models.cnn import FashionCNN, FashionCNNConfig
+from pt_helpers.models.mlp import MLP, MLPConfig
+from pt_helpers.models.swin import SwinClassifier, SwinClassifierConfig
+from pt_helpers.models.unet import UNet, UNetConfig
+from pt_helpers.models.vit import ViT, ViTConfig
 
 
 class Small(nn.Module):
@@ -152,6 +158,85 @@ def test_save_model_needs_kwargs_or_config(tmp_path):
         save_model(tmp_path / "m.pt", nn.Linear(2, 2))
     save_model(tmp_path / "m.pt", nn.Linear(2, 3), kwargs={"in_features": 2, "out_features": 3})
     assert load_model(tmp_path / "m.pt", nn.Linear).out_features == 3
+
+
+def test_save_model_takes_a_config_dataclass_and_explains_bad_kwargs(tmp_path):
+    model = MLP(in_features=6, hidden_features=4, num_classes=2)
+    save_model(tmp_path / "cfg.pt", model, kwargs=model.cfg)
+    assert torch.load(tmp_path / "cfg.pt", weights_only=True)["kwargs"] == model.config
+    with pytest.raises(ValueError, match="kwargs is list"):
+        save_model(tmp_path / "bad.pt", model, kwargs=[6, 4, 2])
+
+
+# ---------------------------------------------------------------- the lesson models' files
+
+# The "kwargs" that save_model stored for each lesson model before the config dataclasses (commit e945cdb's
+# `model.config`, written out: FashionCNN's channels were a list), and a Swin file from before
+# `absolute_pos_embed` existed (commit 891c438): load_model must still rebuild all of them.
+OLD_KWARGS = [
+    pytest.param(MLP, {"in_features": 20, "hidden_features": 8, "num_classes": 3}, (2, 20), id="mlp"),
+    pytest.param(FashionCNN, {"in_channels": 1, "num_classes": 3, "channels": [4, 6, 8], "hidden": 8,
+                              "dropout": 0.2}, (2, 1, 28, 28), id="cnn"),
+    pytest.param(UNet, {"n_channels": 1, "n_classes": 3, "base_channels": 4, "bilinear": True}, (1, 1, 32, 32),
+                 id="unet"),
+    pytest.param(ViT, {"image_size": 28, "patch_size": 7, "num_classes": 3, "dim": 16, "depth": 1, "heads": 2,
+                       "mlp_dim": 32, "pool": "cls", "channels": 1, "dim_head": None, "dropout": 0.0,
+                       "emb_dropout": 0.0, "position_embedding": True}, (2, 1, 28, 28), id="vit"),
+    pytest.param(SwinClassifier, {"image_size": 32, "patch_size": 4, "in_channels": 1, "num_classes": 3,
+                                  "embed_dim": 8, "depths": (2, 2), "num_heads": (1, 2), "window_size": 4,
+                                  "mlp_ratio": 4.0, "absolute_pos_embed": True}, (2, 1, 32, 32), id="swin"),
+    pytest.param(SwinClassifier, {"image_size": 32, "patch_size": 4, "in_channels": 1, "num_classes": 3,
+                                  "embed_dim": 8, "depths": (2, 2), "num_heads": (1, 2), "window_size": 4,
+                                  "mlp_ratio": 4.0}, (2, 1, 32, 32), id="swin-before-ape"),
+]
+
+
+def _same_state(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("model_cls, old_kwargs, shape", OLD_KWARGS)
+def test_model_files_written_before_the_config_dataclasses_still_load(model_cls, old_kwargs, shape, tmp_path):
+    torch.manual_seed(0)
+    model = model_cls(**old_kwargs).eval()
+    torch.save({"format": "pt_helpers.model/1", "class": model_cls.__name__, "kwargs": dict(old_kwargs),
+                "state_dict": model.state_dict(), "meta": {"test_accuracy": 0.5}}, tmp_path / "old.pt")
+    back = load_model(tmp_path / "old.pt", model_cls)  # built with fresh random weights, then loaded
+    assert back.cfg == model.cfg
+    assert _same_state(back, model)
+    x = torch.randn(*shape)
+    torch.testing.assert_close(back(x), model(x), rtol=0, atol=0)
+
+
+NEW_CONFIGS = [
+    pytest.param(MLP, MLPConfig(in_features=20, hidden_features=8, num_classes=3), (2, 20), id="mlp"),
+    pytest.param(FashionCNN, FashionCNNConfig(channels=(4, 6, 8), hidden=8, num_classes=3, dropout=0.1),
+                 (2, 1, 28, 28), id="cnn"),
+    pytest.param(UNet, UNetConfig(n_channels=2, n_classes=3, base_channels=4, bilinear=False), (1, 2, 32, 32),
+                 id="unet"),
+    pytest.param(ViT, ViTConfig(image_size=(28, 14), patch_size=7, num_classes=3, dim=16, depth=2, heads=2,
+                                mlp_dim=32, pool="mean", dim_head=4, position_embedding=False), (2, 1, 28, 14),
+                 id="vit"),
+    pytest.param(SwinClassifier, SwinClassifierConfig(image_size=32, patch_size=2, in_channels=1, num_classes=3,
+                                                      embed_dim=8, depths=(2, 2), num_heads=(1, 2), window_size=4,
+                                                      mlp_ratio=2.0, absolute_pos_embed=True), (2, 1, 32, 32),
+                 id="swin"),
+]
+
+
+@pytest.mark.parametrize("model_cls, config, shape", NEW_CONFIGS)
+def test_config_round_trips_through_a_model_file(model_cls, config, shape, tmp_path):
+    torch.manual_seed(0)
+    model = model_cls(config).eval()
+    save_model(tmp_path / "m.pt", model, epochs=1)
+    raw = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert raw["kwargs"] == dataclasses.asdict(config) and raw["class"] == model_cls.__name__
+    back = load_model(tmp_path / "m.pt", model_cls)
+    assert back.cfg == config and type(back.cfg) is type(config)
+    assert _same_state(back, model)
+    x = torch.randn(*shape)
+    torch.testing.assert_close(back(x), model(x), rtol=0, atol=0)
 
 
 # ---------------------------------------------------------------- load_partial

@@ -156,6 +156,8 @@ def test_window_attention_relative_bias_shape_and_mask_broadcast():
     x = torch.randn(2 * 4, 4, 8)  # 2 images x 4 windows
     mask = shifted_window_mask(4, 4, 2, 1)
     assert attn(x, mask).shape == x.shape
+    with pytest.raises(ValueError, match="not a multiple of the mask's 4 windows"):
+        attn(x[:6], mask)
 
 
 def test_swin_block_checks_its_resolution():

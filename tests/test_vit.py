@@ -1,4 +1,4 @@
-"""pt_helpers.models.vit against references: SDPA, nn.MultiheadAttention, torchvision's EncoderBlock."""
+"""pt_helpers.models.vit against nn.MultiheadAttention and torchvision's EncoderBlock (SDPA: test_attention.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pt_helpers.models.vit import (
     PatchEmbedConv,
     PatchEmbedLinear,
     ViT,
-    multi_head_attention,
     num_patches,
 )
 
@@ -55,28 +54,6 @@ def test_patch_tokens_are_row_major():
         r, c = divmod(i, 3)
         patch = x[:, :, 4 * r:4 * r + 4, 4 * c:4 * c + 4]
         torch.testing.assert_close(tokens[:, i], conv.proj(patch).flatten(1))
-
-
-@pytest.mark.parametrize("mask_kind", [None, "bool", "float"])
-def test_multi_head_attention_matches_sdpa(mask_kind):
-    torch.manual_seed(0)
-    q, k, v = (torch.randn(2, 3, 5, 8, dtype=torch.float64) for _ in range(3))
-    mask = None
-    if mask_kind == "bool":
-        mask = torch.rand(5, 5) > 0.3
-        mask |= torch.eye(5, dtype=torch.bool)  # every query may attend to something
-    elif mask_kind == "float":
-        mask = torch.randn(2, 1, 5, 5, dtype=torch.float64)
-    out, attn = multi_head_attention(q, k, v, mask=mask)
-    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    torch.testing.assert_close(out, ref)
-    assert attn.shape == (2, 3, 5, 5)
-    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 3, 5, dtype=torch.float64))
-
-
-def test_multi_head_attention_rejects_bad_shapes():
-    with pytest.raises(ValueError, match=r"\(B, heads, N, d\)"):
-        multi_head_attention(torch.randn(2, 5, 8), torch.randn(2, 5, 8), torch.randn(2, 5, 8))
 
 
 def test_attention_matches_nn_multihead_attention_with_copied_weights():

@@ -2,46 +2,65 @@
 
 Taught in notebooks/04_mlp.ipynb, where the same network is written four times (NumPy with a
 hand-written backward pass, raw tensors with autograd, ``torch.optim``, ``nn.Module``).
+Configured as every lesson model is (see :mod:`pt_helpers.models.config`): ``MLP(**fields)`` or
+``MLP(MLPConfig(...))``; ``model.cfg`` is the dataclass, ``model.config`` its plain dict.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["MLP"]
+from .config import config_from
+
+__all__ = ["MLPConfig", "MLP"]
 
 
-def _positive_int(name: str, value: Any) -> int:
+def _positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"MLP({name}={value!r}): expected a positive int")
-    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class MLPConfig:
+    """The arguments of :class:`MLP`, checked when made."""
+
+    in_features: int = 784  # values per sample after flattening (784 for a 28x28 image)
+    hidden_features: int = 256  # width of the hidden layer
+    num_classes: int = 10  # number of output logits
+
+    def __post_init__(self) -> None:
+        for name in ("in_features", "hidden_features", "num_classes"):
+            _positive_int(name, getattr(self, name))
 
 
 class MLP(nn.Module):
     """Flatten -> Linear -> ReLU -> Linear: logits for ``num_classes`` classes (no softmax).
 
     Args:
-        in_features: values per sample after flattening (784 for a 28x28 image).
-        hidden_features: width of the hidden layer.
-        num_classes: number of output logits.
+        config: an :class:`MLPConfig`, or its fields as keyword arguments (``in_features``,
+            ``hidden_features``, ``num_classes``).
     Shapes:
         input ``(B, *)`` with ``prod(*) == in_features`` (e.g. ``(B, 1, 28, 28)``); output ``(B, num_classes)``.
     Attributes:
-        config: the constructor keyword arguments, so ``MLP(**model.config)`` rebuilds it (checkpoints).
+        cfg: the :class:`MLPConfig`. config: its fields as a dict, so ``MLP(**model.config)`` rebuilds it.
     """
 
-    def __init__(self, *, in_features: int = 784, hidden_features: int = 256, num_classes: int = 10) -> None:
+    def __init__(self, config: MLPConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__()
-        self.config = {"in_features": _positive_int("in_features", in_features),
-                       "hidden_features": _positive_int("hidden_features", hidden_features),
-                       "num_classes": _positive_int("num_classes", num_classes)}
+        self.cfg = cfg = config_from(MLPConfig, config, kwargs)
         self.flatten = nn.Flatten(start_dim=1)  # keep the batch dimension
-        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.fc1 = nn.Linear(cfg.in_features, cfg.hidden_features)
         self.relu = nn.ReLU()
-        self.fc2 = nn.Linear(hidden_features, num_classes)
+        self.fc2 = nn.Linear(cfg.hidden_features, cfg.num_classes)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (what checkpoints store)."""
+        return asdict(self.cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.flatten(x)  # (B, in_features)

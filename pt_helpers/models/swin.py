@@ -7,7 +7,10 @@ Transformer using Shifted Windows" (2021), and torchvision's names (``norm1``, `
 agree to 1e-5. Unlike torchvision (which rebuilds the shifted-window mask on every forward call),
 a block here knows its input resolution, computes the mask once and keeps it with
 ``register_buffer`` (``persistent=False``: it is recomputed from the constructor arguments, so it
-stays out of ``state_dict``).
+stays out of ``state_dict``). Window attention calls the same
+:func:`pt_helpers.models.attention.multi_head_attention` as the ViT, with the relative position bias
+(and the shifted-window mask) as its additive mask. ``SwinClassifier`` is configured as every lesson
+model is (see :mod:`pt_helpers.models.config`): ``model.cfg`` is a :class:`SwinClassifierConfig`.
 
 Layouts: feature maps are channels-last ``(B, H, W, C)``; windows ``(B * nW, ws, ws, C)``;
 per-window tokens ``(B * nW, N, C)`` with ``N = ws * ws``; masks and biases ``(nW, N, N)``.
@@ -15,10 +18,14 @@ per-window tokens ``(B * nW, N, C)`` with ``N = ws * ws``; masks and biases ``(n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+from .attention import multi_head_attention
+from .config import config_from
 
 __all__ = [
     "window_partition",
@@ -29,6 +36,7 @@ __all__ = [
     "WindowAttention",
     "SwinBlock",
     "PatchMerging",
+    "SwinClassifierConfig",
     "SwinClassifier",
 ]
 
@@ -133,16 +141,16 @@ class WindowAttention(nn.Module):
         """``x (B * nW, N, C)``, ``mask (nW, N, N)`` or None -> ``(B * nW, N, C)``."""
         Bw, N, C = x.shape
         h = self.num_heads
-        qkv = self.qkv(x).reshape(Bw, N, 3, h, C // h).permute(2, 0, 3, 1, 4)  # (3, B*nW, heads, N, d)
-        q, k, v = qkv.unbind(0)  # each (B*nW, heads, N, d)
-        attn = (q * (C // h) ** -0.5) @ k.transpose(-2, -1)  # (B*nW, heads, N, N)
-        attn = attn + self.relative_position_bias()  # broadcast over windows
+        nW = 1 if mask is None else mask.shape[0]
+        if Bw % nW:
+            raise ValueError(f"WindowAttention: {Bw} windows is not a multiple of the mask's {nW} windows")
+        qkv = self.qkv(x).reshape(Bw // nW, nW, N, 3, h, C // h).permute(3, 0, 1, 4, 2, 5)  # (3, B, nW, heads, N, d)
+        q, k, v = qkv.unbind(0)  # each (B, nW, heads, N, d)
+        bias = self.relative_position_bias()  # (heads, N, N): the same for every window
         if mask is not None:
-            nW = mask.shape[0]
-            attn = attn.view(Bw // nW, nW, h, N, N) + mask[None, :, None]  # same mask for every image and head
-            attn = attn.view(Bw, h, N, N)
-        attn = attn.softmax(dim=-1)
-        x = (attn @ v).transpose(1, 2).reshape(Bw, N, C)  # (B*nW, N, heads * d)
+            bias = bias + mask[:, None]  # (nW, heads, N, N): the same mask for every head (and image)
+        out, _ = multi_head_attention(q, k, v, mask=bias)  # (B, nW, heads, N, d)
+        x = out.transpose(-3, -2).reshape(Bw, N, C)  # (B*nW, N, heads * d)
         return self.proj(x)
 
 
@@ -204,53 +212,70 @@ class PatchMerging(nn.Module):
         return self.reduction(self.norm(x))  # (B, H/2, W/2, 2C)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SwinClassifierConfig:
+    """The arguments of :class:`SwinClassifier`, checked when made."""
+
+    image_size: int  # square image side
+    patch_size: int  # side of a patch (the embedding is a strided Conv2d)
+    in_channels: int  # input channels
+    num_classes: int  # outputs
+    embed_dim: int = 32  # width of stage 1 (doubles at each patch merging)
+    depths: tuple[int, ...] = (2, 2)  # blocks per stage (any sequence)
+    num_heads: tuple[int, ...] = (2, 4)  # attention heads per stage (any sequence)
+    window_size: int = 4  # window side in tokens; shifted blocks move by window_size // 2
+    mlp_ratio: float = 4.0  # hidden width of each MLP relative to the stage width
+    absolute_pos_embed: bool = False  # learned vector per token position (original code's `ape`; off in Swin-T)
+
+    def __post_init__(self) -> None:
+        if self.image_size % self.patch_size:
+            raise ValueError(f"SwinClassifier: image_size={self.image_size} is not a multiple of "
+                             f"patch_size={self.patch_size}")
+        object.__setattr__(self, "depths", tuple(self.depths))  # lists (e.g. from JSON) become tuples
+        object.__setattr__(self, "num_heads", tuple(self.num_heads))
+        if len(self.depths) != len(self.num_heads):
+            raise ValueError(f"SwinClassifier: depths={self.depths} and num_heads={self.num_heads} differ in length")
+
+
 class SwinClassifier(nn.Module):
     """A small Swin: patch embedding, stages of (unshifted, shifted) blocks with patch merging, mean pool, head.
 
     Args:
-        image_size: square image side. patch_size: side of a patch (the embedding is a strided Conv2d).
-        in_channels, num_classes: input channels, outputs.
-        embed_dim: width of stage 1 (doubles at each merge). depths, num_heads: per stage.
-        window_size: window side in tokens; shifted blocks move by ``window_size // 2``.
-        mlp_ratio: hidden width of each MLP relative to the stage width.
-        absolute_pos_embed: add a learned vector per token position after the patch embedding
-            (the original code's ``ape`` option; off in Swin-T, which has only relative position bias).
+        config: a :class:`SwinClassifierConfig`, or its fields as keyword arguments (``image_size``,
+            ``patch_size``, ``in_channels``, ``num_classes`` are required).
     Shapes:
         ``(B, in_channels, image_size, image_size) -> (B, num_classes)``.
     """
 
-    def __init__(self, *, image_size: int, patch_size: int, in_channels: int, num_classes: int,
-                 embed_dim: int = 32, depths: Sequence[int] = (2, 2), num_heads: Sequence[int] = (2, 4),
-                 window_size: int = 4, mlp_ratio: float = 4.0, absolute_pos_embed: bool = False) -> None:
+    def __init__(self, config: SwinClassifierConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__()
-        if image_size % patch_size:
-            raise ValueError(f"SwinClassifier: image_size={image_size} is not a multiple of patch_size={patch_size}")
-        if len(depths) != len(num_heads):
-            raise ValueError(f"SwinClassifier: depths={depths} and num_heads={num_heads} differ in length")
-        self.config = dict(image_size=image_size, patch_size=patch_size, in_channels=in_channels,
-                           num_classes=num_classes, embed_dim=embed_dim, depths=tuple(depths),
-                           num_heads=tuple(num_heads), window_size=window_size, mlp_ratio=mlp_ratio,
-                           absolute_pos_embed=absolute_pos_embed)
-        self.patch_embed = nn.Conv2d(in_channels, embed_dim, kernel_size=patch_size, stride=patch_size)
-        self.patch_norm = nn.LayerNorm(embed_dim)
-        res, dim = image_size // patch_size, embed_dim
-        if absolute_pos_embed:
-            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, res, res, embed_dim))
+        self.cfg = cfg = config_from(SwinClassifierConfig, config, kwargs)
+        ws = cfg.window_size
+        self.patch_embed = nn.Conv2d(cfg.in_channels, cfg.embed_dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
+        self.patch_norm = nn.LayerNorm(cfg.embed_dim)
+        res, dim = cfg.image_size // cfg.patch_size, cfg.embed_dim
+        if cfg.absolute_pos_embed:
+            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, res, res, dim))
             nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         else:
             self.register_parameter("absolute_pos_embed", None)
         self.stages = nn.ModuleList()
-        for i, (depth, heads) in enumerate(zip(depths, num_heads)):
+        for i, (depth, heads) in enumerate(zip(cfg.depths, cfg.num_heads)):
             stage = nn.Sequential(*(
-                SwinBlock(dim=dim, input_resolution=(res, res), num_heads=heads, window_size=window_size,
-                          shift_size=0 if j % 2 == 0 else window_size // 2, mlp_ratio=mlp_ratio)
+                SwinBlock(dim=dim, input_resolution=(res, res), num_heads=heads, window_size=ws,
+                          shift_size=0 if j % 2 == 0 else ws // 2, mlp_ratio=cfg.mlp_ratio)
                 for j in range(depth)))
-            if i < len(depths) - 1:
+            if i < len(cfg.depths) - 1:
                 stage.append(PatchMerging(dim=dim))
                 res, dim = res // 2, dim * 2
             self.stages.append(stage)
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, num_classes)
+        self.head = nn.Linear(dim, cfg.num_classes)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (saved beside the weights)."""
+        return asdict(self.cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x).permute(0, 2, 3, 1)  # (B, H/p, W/p, C): channels last from here on

@@ -7,17 +7,22 @@ sizes included: ``Up`` pads the up-sampled map to the size of its skip connectio
 concatenating (the "pad-to-match fix").
 
 Layouts: images ``(B, n_channels, H, W)`` float; logits ``(B, n_classes, H, W)``.
+Configured as every lesson model is (see :mod:`pt_helpers.models.config`): ``model.cfg`` is a
+:class:`UNetConfig`, ``model.config`` its dict.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DoubleConv", "Down", "Up", "OutConv", "UNet"]
+from .config import config_from
+
+__all__ = ["DoubleConv", "Down", "Up", "OutConv", "UNetConfig", "UNet"]
 
 
 class DoubleConv(nn.Module):
@@ -90,36 +95,44 @@ class OutConv(nn.Module):
         return self.conv(x)  # (B, in, H, W) -> (B, n_classes, H, W)
 
 
+@dataclass(frozen=True, kw_only=True)
+class UNetConfig:
+    """The arguments of :class:`UNet`, checked when made."""
+
+    n_channels: int  # input channels (1 for grey images, 3 for RGB)
+    n_classes: int  # output channels = classes per pixel (>= 2; background counts as a class)
+    base_channels: int = 64  # width of the first stage; stage k has base_channels * 2**k (even, >= 4)
+    bilinear: bool = True  # up-sample by bilinear interpolation (no weights) or by a learned ConvTranspose2d
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_channels, int) or self.n_channels < 1:
+            raise ValueError(f"UNet(n_channels={self.n_channels!r}): expected a positive int (1 = grey, 3 = RGB)")
+        if not isinstance(self.n_classes, int) or self.n_classes < 2:
+            raise ValueError(f"UNet(n_classes={self.n_classes!r}): expected an int >= 2 "
+                             "(background counts as a class)")
+        if not isinstance(self.base_channels, int) or self.base_channels < 4 or self.base_channels % 2:
+            raise ValueError(f"UNet(base_channels={self.base_channels!r}): expected an even int >= 4")
+        object.__setattr__(self, "bilinear", bool(self.bilinear))
+
+
 class UNet(nn.Module):
     """U-Net (Ronneberger et al., 2015) with 'same' convolutions, four down and four up stages.
 
     Args:
-        n_channels: input channels (1 for grey images, 3 for RGB).
-        n_classes: output channels = classes per pixel (>= 2; use cross-entropy on the logits).
-        base_channels: width of the first stage; stage k has ``base_channels * 2**k`` channels
-            (the source note and the paper use 64). Must be even and >= 4.
-        bilinear: up-sample by bilinear interpolation (no parameters; the bottom stage then has half
-            the channels) or by a learned ``ConvTranspose2d``.
+        config: a :class:`UNetConfig`, or its fields as keyword arguments: ``n_channels``,
+            ``n_classes`` (required), ``base_channels`` (the source note and the paper use 64; with
+            bilinear up-sampling the bottom stage has half the channels), ``bilinear``.
 
     Input ``(B, n_channels, H, W)`` with ``H, W >= 16``; output logits ``(B, n_classes, H, W)``.
     ``model.config`` holds the constructor arguments, so ``UNet(**model.config)`` rebuilds it.
     """
 
-    def __init__(self, *, n_channels: int, n_classes: int, base_channels: int = 64,
-                 bilinear: bool = True) -> None:
+    def __init__(self, config: UNetConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__()
-        if not isinstance(n_channels, int) or n_channels < 1:
-            raise ValueError(f"UNet(n_channels={n_channels!r}): expected a positive int (1 = grey, 3 = RGB)")
-        if not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"UNet(n_classes={n_classes!r}): expected an int >= 2 "
-                             "(background counts as a class)")
-        if not isinstance(base_channels, int) or base_channels < 4 or base_channels % 2:
-            raise ValueError(f"UNet(base_channels={base_channels!r}): expected an even int >= 4")
-        self.n_channels, self.n_classes, self.bilinear = n_channels, n_classes, bool(bilinear)
-        self.base_channels = base_channels
-        c = base_channels
+        self.cfg = cfg = config_from(UNetConfig, config, kwargs)
+        c, bilinear = cfg.base_channels, cfg.bilinear
         factor = 2 if bilinear else 1
-        self.inc = DoubleConv(n_channels, c)
+        self.inc = DoubleConv(cfg.n_channels, c)
         self.down1 = Down(c, 2 * c)
         self.down2 = Down(2 * c, 4 * c)
         self.down3 = Down(4 * c, 8 * c)
@@ -128,21 +141,20 @@ class UNet(nn.Module):
         self.up2 = Up(8 * c, 4 * c // factor, bilinear)
         self.up3 = Up(4 * c, 2 * c // factor, bilinear)
         self.up4 = Up(2 * c, c, bilinear)
-        self.outc = OutConv(c, n_classes)
+        self.outc = OutConv(c, cfg.n_classes)
 
     @property
     def config(self) -> dict[str, Any]:
         """The constructor's keyword arguments (saved beside the state_dict in checkpoints)."""
-        return {"n_channels": self.n_channels, "n_classes": self.n_classes,
-                "base_channels": self.base_channels, "bilinear": self.bilinear}
+        return asdict(self.cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:
             raise ValueError(f"UNet: expected input of shape (B, C, H, W), got {tuple(x.shape)}")
         B, C, H, W = x.shape
-        if C != self.n_channels:
+        if C != self.cfg.n_channels:
             raise ValueError(f"UNet: input has {C} channels, "
-                             f"the model was built with n_channels={self.n_channels}")
+                             f"the model was built with n_channels={self.cfg.n_channels}")
         if H < 16 or W < 16:
             raise ValueError(f"UNet: input {H}x{W} is too small; four 2x poolings need H, W >= 16")
         x1 = self.inc(x)  # (B, c, H, W)

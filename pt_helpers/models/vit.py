@@ -4,7 +4,10 @@ Taught in notebooks/08_vit_swin.ipynb. The pieces follow Dosovitskiy et al., "An
 16x16 Words" (2020) and use the names of vit-pytorch / torchvision where they exist
 (``to_patch_embedding``, ``to_qkv``, ``mlp_head``). Hand-written parts are checked in
 tests/test_vit.py against ``F.scaled_dot_product_attention``, ``nn.MultiheadAttention`` and
-torchvision's ``EncoderBlock`` with copied weights.
+torchvision's ``EncoderBlock`` with copied weights. The attention itself is
+:func:`pt_helpers.models.attention.multi_head_attention`, which Swin's window attention calls too.
+``ViT`` is configured as every lesson model is (see :mod:`pt_helpers.models.config`): ``model.cfg``
+is a :class:`ViTConfig`, ``model.config`` its dict.
 
 Tensor layouts: images ``(B, C, H, W)``; tokens ``(B, N, dim)``; per-head tensors
 ``(B, heads, N, d)``; attention weights ``(B, heads, N, N)`` (rows sum to 1).
@@ -12,20 +15,25 @@ Tensor layouts: images ``(B, C, H, W)``; tokens ``(B, N, dim)``; per-head tensor
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from einops.layers.torch import Rearrange
 from torch import nn
+
+from .attention import multi_head_attention
+from .config import config_from
 
 __all__ = [
     "num_patches",
     "PatchEmbedConv",
     "PatchEmbedLinear",
-    "multi_head_attention",
     "Attention",
     "FeedForward",
     "Block",
+    "ViTConfig",
     "ViT",
 ]
 
@@ -84,31 +92,6 @@ class PatchEmbedLinear(nn.Module):
         return self
 
 
-def multi_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
-                         mask: torch.Tensor | None = None, dropout_p: float = 0.0,
-                         training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention for every head at once, written out.
-
-    Args:
-        q, k, v: ``(B, heads, N, d)`` (k and v may have another length M instead of N).
-        mask: optional, broadcastable to ``(B, heads, N, M)``: bool (True = may attend, as in
-            ``F.scaled_dot_product_attention``) or float (added to the scores, e.g. 0 / -100).
-        dropout_p, training: dropout on the attention weights, only when ``training``.
-    Returns:
-        ``(out, attn)``: out ``(B, heads, N, d)``, attention weights ``(B, heads, N, M)``.
-    """
-    if q.ndim != 4 or k.shape != v.shape or q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"multi_head_attention: expected q (B, heads, N, d) and k, v (B, heads, M, d), "
-                         f"got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    d = q.shape[-1]
-    scores = q @ k.transpose(-2, -1) * d**-0.5  # (B, heads, N, M): similarity of each query with each key
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
-    attn = scores.softmax(dim=-1)  # (B, heads, N, M), each row sums to 1
-    attn = F.dropout(attn, p=dropout_p, training=training)
-    return attn @ v, attn  # (B, heads, N, d): weighted average of the values
-
-
 class Attention(nn.Module):
     """Multi-head self-attention: one Linear makes q, k, v; heads attend separately; one Linear mixes them."""
 
@@ -163,55 +146,70 @@ class Block(nn.Module):
         return (x, attn) if return_attention else x
 
 
+@dataclass(frozen=True, kw_only=True)
+class ViTConfig:
+    """The arguments of :class:`ViT`, checked when made."""
+
+    image_size: int | tuple[int, int]  # image side, or (H, W)
+    patch_size: int  # the SIDE LENGTH of a square patch (not the number of patches)
+    num_classes: int  # outputs of mlp_head
+    dim: int  # width of every token
+    depth: int  # number of blocks
+    heads: int  # attention heads per block
+    mlp_dim: int  # hidden width of each block's feed-forward network
+    pool: str = "cls"  # "cls" (classify the extra class token) or "mean" (average all tokens)
+    channels: int = 1  # image channels (1 for Fashion-MNIST)
+    dim_head: int | None = None  # width of one head (None: dim // heads)
+    dropout: float = 0.0  # dropout inside the blocks
+    emb_dropout: float = 0.0  # dropout on the tokens after embedding
+    position_embedding: bool = True  # learn one vector per position; False: no position information at all
+
+    def __post_init__(self) -> None:
+        if self.pool not in ("cls", "mean"):
+            raise ValueError(f"ViT(pool={self.pool!r}): expected 'cls' or 'mean'")
+        if isinstance(self.image_size, list):
+            object.__setattr__(self, "image_size", tuple(self.image_size))
+        num_patches(self.image_size, self.patch_size)  # raises for sizes that do not tile
+
+
 class ViT(nn.Module):
     """A Vision Transformer classifier (keyword-only arguments, as in vit-pytorch).
 
     Args:
-        image_size: image side (int) or (H, W).
-        patch_size: the SIDE LENGTH of a square patch (not the number of patches);
-            the model sees ``(H // patch_size) * (W // patch_size)`` tokens.
-        num_classes: outputs of ``mlp_head``.
-        dim: width of every token. depth: number of blocks. heads: attention heads per block.
-        mlp_dim: hidden width of each block's feed-forward network.
-        pool: ``"cls"`` (classify the extra class token) or ``"mean"`` (average all tokens).
-        channels: image channels (1 for Fashion-MNIST).
-        dim_head: width of one head (default ``dim // heads``).
-        dropout: dropout inside the blocks. emb_dropout: dropout on the tokens after embedding.
-        position_embedding: learn one vector per position (True) or give the model no position
-            information at all (False; with ``pool="mean"`` the model is then blind to patch order).
+        config: a :class:`ViTConfig`, or its fields as keyword arguments (``image_size``,
+            ``patch_size``, ``num_classes``, ``dim``, ``depth``, ``heads``, ``mlp_dim`` are required).
+            ``patch_size`` is a patch's side: the model sees ``(H // patch_size) * (W // patch_size)``
+            tokens. With ``position_embedding=False`` and ``pool="mean"`` the model is blind to patch order.
     Shapes:
         ``(B, channels, H, W) -> (B, num_classes)``.
     """
 
-    def __init__(self, *, image_size: int | tuple[int, int], patch_size: int, num_classes: int, dim: int,
-                 depth: int, heads: int, mlp_dim: int, pool: str = "cls", channels: int = 1,
-                 dim_head: int | None = None, dropout: float = 0.0, emb_dropout: float = 0.0,
-                 position_embedding: bool = True) -> None:
+    def __init__(self, config: ViTConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__()
-        if pool not in ("cls", "mean"):
-            raise ValueError(f"ViT(pool={pool!r}): expected 'cls' or 'mean'")
-        n = num_patches(image_size, patch_size)
-        self.config = dict(image_size=image_size, patch_size=patch_size, num_classes=num_classes, dim=dim,
-                           depth=depth, heads=heads, mlp_dim=mlp_dim, pool=pool, channels=channels,
-                           dim_head=dim_head, dropout=dropout, emb_dropout=emb_dropout,
-                           position_embedding=position_embedding)
-        self.pool = pool
-        self.to_patch_embedding = PatchEmbedConv(in_channels=channels, patch_size=patch_size, dim=dim)
-        n_tokens = n + (pool == "cls")
-        if pool == "cls":
+        self.cfg = cfg = config_from(ViTConfig, config, kwargs)
+        dim = cfg.dim
+        self.to_patch_embedding = PatchEmbedConv(in_channels=cfg.channels, patch_size=cfg.patch_size, dim=dim)
+        n_tokens = num_patches(cfg.image_size, cfg.patch_size) + (cfg.pool == "cls")
+        if cfg.pool == "cls":
             self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         else:
             self.register_parameter("cls_token", None)
-        if position_embedding:
+        if cfg.position_embedding:
             self.pos_embedding = nn.Parameter(torch.empty(1, n_tokens, dim))
             nn.init.trunc_normal_(self.pos_embedding, std=0.02)
         else:
             self.register_parameter("pos_embedding", None)
-        self.dropout = nn.Dropout(emb_dropout)
+        self.dropout = nn.Dropout(cfg.emb_dropout)
         self.blocks = nn.ModuleList(
-            Block(dim=dim, heads=heads, mlp_dim=mlp_dim, dim_head=dim_head, dropout=dropout) for _ in range(depth))
+            Block(dim=dim, heads=cfg.heads, mlp_dim=cfg.mlp_dim, dim_head=cfg.dim_head, dropout=cfg.dropout)
+            for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp_head = nn.Linear(dim, num_classes)
+        self.mlp_head = nn.Linear(dim, cfg.num_classes)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (saved beside the weights)."""
+        return asdict(self.cfg)
 
     def _tokens(self, img: torch.Tensor) -> torch.Tensor:
         x = self.to_patch_embedding(img)  # (B, N, dim)
@@ -223,7 +221,7 @@ class ViT(nn.Module):
 
     def _head(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(x)
-        x = x[:, 0] if self.pool == "cls" else x.mean(dim=1)  # (B, dim)
+        x = x[:, 0] if self.cfg.pool == "cls" else x.mean(dim=1)  # (B, dim)
         return self.mlp_head(x)  # (B, num_classes)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
