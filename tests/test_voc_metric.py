@@ -1,4 +1,4 @@
-"""pt_helpers.voc metric: IoU, voc_ap, matching, voc_eval, evaluate_detections (lesson 09).
+"""pt_helpers.voc.metric: IoU, matching, precision/recall, voc_ap, voc_eval (lesson 09).
 
 Hand-computed cases are written out in the comments so a reader can redo them on paper.
 """
@@ -15,6 +15,7 @@ from pt_helpers.voc import (
     box_iou,
     evaluate_detections,
     match_detections,
+    precision_recall,
     voc_ap,
     voc_eval,
 )
@@ -205,6 +206,9 @@ def test_bad_detections_are_errors(dets, what):
         voc_eval(dets, ANN_A, "cat")
 
 
+CLASSES = ("__background__", "cat", "dog")
+
+
 @pytest.mark.parametrize("objects, what", [
     ([{"name": "cat", "difficult": False}], "object 0.*'bbox' of 4 numbers"),
     ([obj("dog", [0, 0, 1, 1]), {"name": "cat", "bbox": [0, 0, 1], "difficult": False}], "object 1.*'bbox' of 4"),
@@ -274,84 +278,6 @@ def test_accepts_parse_annotation_dicts():
     assert voc_eval(DETS_A, full, "cat")[2] == pytest.approx(5 / 6)
 
 
-# --- evaluate_detections (all_boxes format) ------------------------------------------------------------
-
-CLASSES = ("__background__", "cat", "dog")
-
-
-def test_evaluate_detections_all_boxes_by_hand():
-    image_ids = ["img", "other"]
-    annotations = {"img": ANN_A["img"] + [obj("dog", [40, 0, 49, 9])], "other": []}
-    # all_boxes[class][image] = (#dets x 5) [x1, y1, x2, y2, score], 0-based pixels (the file is 1-based)
-    cat = np.array([[x1 - 1, y1 - 1, x2 - 1, y2 - 1, s] for _, s, x1, y1, x2, y2 in DETS_A])
-    all_boxes = [[[], []],
-                 [cat, np.empty((0, 5))],
-                 [np.array([[39, -1, 48, 8, 0.3]]), np.array([[0, 0, 5, 5, 0.9]])]]
-    res = evaluate_detections(all_boxes, image_ids, annotations, CLASSES)
-    assert res["ap"]["cat"] == pytest.approx(5 / 6)
-    # dog: the .9 detection on "other" is FP, then the TP: rec [0, 1], prec [0, 1/2] -> AP 1/2
-    assert res["ap"]["dog"] == pytest.approx(0.5)
-    assert res["map"] == pytest.approx((5 / 6 + 0.5) / 2)
-    assert res["npos"] == {"cat": 2, "dog": 1} and res["n_det"] == {"cat": 4, "dog": 2}
-    assert "__background__" not in res["ap"]
-    # already 1-based detections: zero_based=False
-    shifted = [[b if isinstance(b, list) else b + np.array([1, 1, 1, 1, 0]) for b in row] for row in all_boxes]
-    same = evaluate_detections(shifted, image_ids, annotations, CLASSES, zero_based=False)
-    assert same["ap"] == res["ap"]
-
-
-def test_evaluate_detections_equals_voc_eval_per_class():
-    rng = np.random.default_rng(3)
-    image_ids = [f"{i:06d}" for i in range(30)]
-    annotations, all_boxes = {}, [[[] for _ in image_ids] for _ in CLASSES]
-    for i, img in enumerate(image_ids):
-        objs = []
-        for _ in range(rng.integers(0, 4)):
-            x, y = rng.integers(0, 40, size=2)
-            objs.append(obj(str(rng.choice(CLASSES[1:])), [x, y, x + rng.integers(3, 20), y + rng.integers(3, 20)],
-                            difficult=bool(rng.random() < 0.2)))
-        annotations[img] = objs
-        for c in (1, 2):
-            k = rng.integers(0, 5)
-            xy = rng.integers(-1, 40, size=(k, 2)).astype(float)
-            all_boxes[c][i] = np.column_stack([xy, xy + rng.integers(3, 20, size=(k, 2)), rng.random(k)])
-    res = evaluate_detections(all_boxes, image_ids, annotations, CLASSES, use_07_metric=True)
-    for c, name in enumerate(CLASSES[1:], start=1):
-        dets = [(img, b[4], b[0] + 1, b[1] + 1, b[2] + 1, b[3] + 1)
-                for img, arr in zip(image_ids, all_boxes[c]) for b in np.asarray(arr).reshape(-1, 5)]
-        assert res["ap"][name] == voc_eval(dets, annotations, name, use_07_metric=True)[2]
-    assert res["map"] == pytest.approx(np.mean(list(res["ap"].values())))
-
-
-def test_evaluate_detections_reports_a_class_without_positives():
-    annotations = {"img": ANN_A["img"]}
-    all_boxes = [[[]], [np.array([[0, 0, 9, 9, 0.9]])], [np.array([[0, 0, 9, 9, 0.9]])]]
-    with pytest.warns(UserWarning, match="dog"):
-        res = evaluate_detections(all_boxes, ["img"], annotations, CLASSES)
-    assert res["no_positives"] == ["dog"] and np.isnan(res["ap"]["dog"])
-    assert res["map"] == pytest.approx(res["ap"]["cat"]), "mAP averages the classes that have positives"
-
-
-@pytest.mark.parametrize("mutate, what", [
-    (lambda ab: ab.pop(), "all_boxes has 2 class rows"),
-    (lambda ab: ab[1].pop(), "all_boxes\\[1\\] has 1 image entries"),
-    (lambda ab: ab[1].__setitem__(0, np.zeros((2, 4))), "all_boxes\\[1\\]\\[0\\].*\\(#dets, 5\\)"),
-])
-def test_evaluate_detections_rejects_bad_all_boxes(mutate, what):
-    all_boxes = [[[], []], [[], []], [[], []]]
-    mutate(all_boxes)
-    with pytest.raises(ValueError, match=what):
-        evaluate_detections(all_boxes, ["a", "b"], {"a": [], "b": []}, CLASSES)
-
-
-def test_evaluate_detections_rejects_unknown_and_duplicate_image_ids():
-    all_boxes = [[[], []], [[], []], [[], []]]
-    with pytest.raises(ValueError, match="'b'.*no annotation"):
-        evaluate_detections(all_boxes, ["a", "b"], {"a": []}, CLASSES)
-    with pytest.raises(ValueError, match="duplicate.*'a'"):
-        evaluate_detections(all_boxes, ["a", "a"], {"a": []}, CLASSES)
-
-
 def test_precision_envelope_is_the_devkits_backward_max():
     from pt_helpers.voc import precision_envelope
 
@@ -362,3 +288,40 @@ def test_precision_envelope_is_the_devkits_backward_max():
         want[i] = max(want[i], want[i + 1])
     np.testing.assert_array_equal(mrec, [0.0, 0.2, 0.4, 0.4, 0.8, 1.0])
     np.testing.assert_array_equal(mpre, want)
+
+
+def test_precision_recall_by_hand():
+    # case A's flags: TP FP TP FP, npos 2 -> rec [.5 .5 1 1], prec [1 1/2 2/3 1/2]
+    rec, prec = precision_recall([1, 0, 1, 0], [0, 1, 0, 1], 2)
+    np.testing.assert_allclose(rec, REC_A)
+    np.testing.assert_allclose(prec, PREC_A)
+    # an ignored first detection (tp = fp = 0): precision 0 thanks to eps, not 0 / 0
+    rec, prec = precision_recall([0, 1], [0, 0], 1)
+    assert prec.tolist() == [0.0, 1.0] and rec.tolist() == [0.0, 1.0]
+    empty = precision_recall([], [], 3)
+    assert empty[0].shape == empty[1].shape == (0,)
+
+
+def test_precision_recall_without_positives_is_nan_recall_and_silent():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division warning, no UserWarning (voc_eval warns, not this)
+        rec, prec = precision_recall([0.0, 0.0], [1.0, 1.0], 0)
+    assert np.isnan(rec).all() and prec.tolist() == [0.0, 0.0]
+
+
+def test_annotations_read_once_give_the_same_results():
+    from pt_helpers.voc import Objects
+
+    annotations = {"img": ANN_A["img"] + [obj("dog", [40, 40, 49, 49])], "other": [obj("cat", [1, 1, 5, 5])]}
+    objects = Objects.from_annotations(annotations)
+    for classname in ("cat", "dog"):
+        a = match_detections(DETS_A, objects, classname)
+        b = match_detections(DETS_A, annotations, classname)
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        for x, y in zip(voc_eval(DETS_A, objects, classname), voc_eval(DETS_A, annotations, classname)):
+            np.testing.assert_array_equal(x, y)
+    assert voc_eval(DETS_A, objects, "dog")[2] == pytest.approx(0.5)  # the 2nd detection finds the dog: prec 1/2
+    with pytest.raises(ValueError, match="'nope'"):
+        voc_eval([("nope", 0.5, 0, 0, 1, 1)], objects, "cat")

@@ -2,7 +2,8 @@
 
 Taught in notebooks/09_voc_eval.ipynb. ``all_boxes[class][image]`` is ``[]`` or an array ``(#dets, 5)``
 of ``x1, y1, x2, y2, score`` (0-based pixels); class 0 is the background. The annotations are read once
-for all classes, then each class is matched with :mod:`pt_helpers.voc.metric`'s vectorised code.
+for all classes; then each class goes through the devkit's steps as in :func:`pt_helpers.voc.voc_eval`,
+with the vectorised matching of :mod:`pt_helpers.voc.matching`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .metric import _check_offset, _curve, _match_arrays, _object_arrays, _objects_of, _padded
+from .matching import Objects, check_options, descending, greedy_match, ground_truth
+from .metric import precision_recall, voc_ap
 
 __all__ = ["evaluate_detections"]
 
@@ -59,7 +61,7 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
         ``{"ap": {class: AP}, "npos": {...}, "n_det": {...}, "rec": {...}, "prec": {...},
         "map": mean AP over classes with positives, "no_positives": [classes without]}``.
     """
-    _check_offset(pixel_offset, iou_thresh)
+    check_options(pixel_offset, iou_thresh)
     if len(all_boxes) != len(classes):
         raise ValueError(f"all_boxes has {len(all_boxes)} class rows, expected {len(classes)} (one per class, "
                          "background included)")
@@ -71,9 +73,7 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
         if img not in annotations:
             raise ValueError(f"image_ids: {img!r} has no annotation")
     ann = {img: annotations[img] for img in image_ids}
-    ids, found = _objects_of(ann, None)  # every object once, then one boolean mask per class
-    rows_all, boxes_all, hard_all = _object_arrays(ids, found, ann)
-    names = np.array([o["name"] for _, o in found], dtype=object)
+    objects = Objects.from_annotations(ann)  # every object once, then one boolean mask per class
     shift = np.array([1.0, 1.0, 1.0, 1.0, 0.0]) if zero_based else np.zeros(5)
     out: dict[str, Any] = {k: {} for k in ("ap", "npos", "n_det", "rec", "prec")}
     out["no_positives"] = []
@@ -87,15 +87,14 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"all_boxes[{c}][{int(img_idx[k])}]: row {rows[k] - shift} is not finite or is "
                              "inverted; expected x2 >= x1, y2 >= y1")
-        sel = names == name
-        gt = _padded(ids, rows_all[sel], boxes_all[sel], hard_all[sel])
-        m = _match_arrays(img_idx, rows[:, 4], rows[:, :4], gt, iou_thresh, float(pixel_offset))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            rec, prec, ap = _curve(m, name, use_07_metric)
-        for key, val in (("ap", ap), ("npos", m["npos"]), ("n_det", len(rows)), ("rec", rec), ("prec", prec)):
+        gt = ground_truth(objects, name)
+        order = descending(rows[:, 4])
+        m = greedy_match(img_idx[order], rows[order, :4], gt, iou_thresh=iou_thresh, pixel_offset=pixel_offset)
+        rec, prec = precision_recall(m["tp"], m["fp"], gt.npos)
+        ap = voc_ap(rec, prec, use_07_metric) if gt.npos else float("nan")
+        for key, val in (("ap", ap), ("npos", gt.npos), ("n_det", len(rows)), ("rec", rec), ("prec", prec)):
             out[key][name] = val
-        if m["npos"] == 0:
+        if gt.npos == 0:
             out["no_positives"].append(name)
     if out["no_positives"]:
         warnings.warn(f"no non-difficult ground truth for {out['no_positives']}: their AP is NaN and they are "

@@ -1,8 +1,9 @@
-"""The per-detection Python loop of py-faster-rcnn's ``voc_eval.py``, kept as the reference.
+"""Two per-detection loops that :func:`pt_helpers.voc.voc_eval` is checked and timed against.
 
-Taught in notebooks/09_voc_eval.ipynb. :func:`voc_eval_loop` and :func:`voc_ap_loop` are the original's code line
-for line (Bharath Hariharan's code, MIT licence), with in-memory inputs instead of file templates and
-only these changes, so that it runs today and can be compared with :func:`pt_helpers.voc.voc_eval`:
+Taught in notebooks/09_voc_eval.ipynb. :func:`voc_eval_loop` and :func:`voc_ap_loop` are py-faster-rcnn's
+``voc_eval.py``, the code the source note walks through (NumPy on each detection's boxes), line for line
+(Bharath Hariharan's code, MIT licence), with in-memory inputs instead of file templates and only these
+changes, so that it runs today and can be compared with :func:`pt_helpers.voc.voc_eval`:
 
 - ``np.bool`` -> ``bool`` (``np.bool`` raised AttributeError on NumPy 1.24-1.26);
 - the sort is stable (``np.argsort(-confidence, kind="stable")``): the original's default sort
@@ -11,19 +12,25 @@ only these changes, so that it runs today and can be compared with :func:`pt_hel
   crashes indexing an empty ``BB``); the ``eps`` guard on precision of later versions is kept.
 
 A class without positives still divides by zero here, as in the original (NumPy warns, recall is
-inf/NaN). Use it to check results, not to evaluate: it is 20-100x slower than ``voc_eval``.
+inf/NaN).
+
+:func:`voc_eval_python` is the same loop in plain Python: scalar IoU on floats, no NumPy call per
+detection (NumPy only for the cumulative sums and AP, once per class). It is the fairer baseline for a
+speed-up: a NumPy call on a handful of boxes costs more than the arithmetic it does. Use both to check
+results, not to evaluate (benchmarks/bench_voc_eval.py times them).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .metric import Detections
+from .metric import Detections, voc_ap
 
-__all__ = ["voc_ap_loop", "voc_eval_loop"]
+__all__ = ["voc_ap_loop", "voc_eval_loop", "voc_eval_python"]
 
 
 def voc_ap_loop(rec: np.ndarray, prec: np.ndarray, use_07_metric: bool = False) -> float:
@@ -132,3 +139,54 @@ def voc_eval_loop(detections: Detections | Sequence[Sequence[Any]], annotations:
     prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
     ap = voc_ap_loop(rec, prec, use_07_metric)
     return rec, prec, ap
+
+
+def voc_eval_python(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
+                    iou_thresh: float = 0.5, use_07_metric: bool = False,
+                    pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Same arguments and results as :func:`pt_helpers.voc.voc_eval`: the devkit's loop with scalar IoU."""
+    off = float(pixel_offset)
+    class_recs, npos = {}, 0  # image -> (boxes, difficult flags, taken flags) of the class
+    for imagename, entry in annotations.items():
+        objects = entry["objects"] if isinstance(entry, Mapping) else entry
+        R = [obj for obj in objects if obj["name"] == classname]
+        difficult = [bool(obj["difficult"]) for obj in R]
+        class_recs[imagename] = ([obj["bbox"] for obj in R], difficult, [False] * len(R))
+        npos += difficult.count(False)
+
+    if isinstance(detections, Detections):
+        rows = list(zip(detections.image_ids, detections.scores.tolist(), detections.boxes.tolist()))
+    else:
+        rows = [(d[0], float(d[1]), d[2:]) for d in detections]
+    rows.sort(key=lambda r: -r[1])  # by descending score; sort is stable: ties keep their input order
+
+    tp, fp = [0.0] * len(rows), [0.0] * len(rows)
+    for d, (imagename, _, (x1, y1, x2, y2)) in enumerate(rows):
+        boxes, difficult, taken = class_recs[imagename]
+        ovmax, jmax = -math.inf, -1
+        area = (x2 - x1 + off) * (y2 - y1 + off)
+        for j, (gx1, gy1, gx2, gy2) in enumerate(boxes):
+            iw = max(min(gx2, x2) - max(gx1, x1) + off, 0.0)
+            ih = max(min(gy2, y2) - max(gy1, y1) + off, 0.0)
+            inters = iw * ih
+            uni = area + (gx2 - gx1 + off) * (gy2 - gy1 + off) - inters
+            if uni == 0:  # 0 / 0 (two empty boxes, pixel_offset=0): NaN, which np.max and np.argmax pick
+                ovmax, jmax = math.nan, j
+                break
+            ov = inters / uni
+            if ov > ovmax:
+                ovmax, jmax = ov, j
+        if ovmax > iou_thresh:
+            if not difficult[jmax]:
+                if not taken[jmax]:
+                    tp[d] = 1.0
+                    taken[jmax] = True
+                else:
+                    fp[d] = 1.0
+        else:
+            fp[d] = 1.0
+
+    ctp, cfp = np.cumsum(tp), np.cumsum(fp)
+    rec = ctp / float(npos)
+    prec = ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
+    return rec, prec, voc_ap(rec, prec, use_07_metric)
