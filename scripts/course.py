@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 STAMP_INPUTS = ("requirements.txt", "pyproject.toml", "jupyter/overrides.json")
+VISDOM_ASSET_INPUTS = ("scripts/visdom_assets.py", "pt_helpers/monitor/assets.py")  # the pinned asset table
 SUPPORTED = ((3, 11), (3, 13))
 KERNEL = ("python3", "Python 3 (PyTorch Workbook)")
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -109,21 +110,22 @@ def install_packages(python: Path, root: Path = ROOT) -> None:
 def provision_visdom_assets(python: Path, venv: Path = VENV, root: Path = ROOT) -> None:
     """visdom's web assets from npm, once; without npm, one warning and a stamp so set-up stays idempotent."""
     stamp = venv / ".visdom-assets"
-    if stamp.exists():
-        return
+    table = hashlib.sha256(b"".join((root / f).read_bytes() for f in VISDOM_ASSET_INPUTS)).hexdigest()
+    if stamp.exists() and stamp.read_text().split()[-1:] == [table]:
+        return  # provisioned (or skipped without npm) for this asset table
     if shutil.which("npm") is None:
         print("warning: npm not found, so visdom's web assets are not provisioned (visdom would need the internet "
               f"at start; lesson 05 falls back to inline plots). Once npm works: {python} scripts/visdom_assets.py "
               "install", flush=True)
-        stamp.write_text("skipped\n")
+        stamp.write_text(f"skipped {table}\n")
         return
     try:
         run([python, root / "scripts" / "visdom_assets.py", "install"])
-        stamp.write_text("ok\n")
+        stamp.write_text(f"ok {table}\n")
     except subprocess.CalledProcessError:
         print(f"warning: visdom web assets not provisioned (see above). Once npm works: {python} "
               "scripts/visdom_assets.py install", flush=True)
-        stamp.write_text("skipped\n")
+        stamp.write_text(f"skipped {table}\n")
 
 
 def fashion_mnist_found(root: Path = ROOT, debian_dir: Path = DEBIAN_DIR) -> bool:

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import requests
 import torch
+from browser_session import offline_page
 
 from pt_helpers.monitor import VisdomMonitor, assets_ready, start_visdom
 from pt_helpers.monitor import assets as va
@@ -516,15 +517,22 @@ PLOTLY_BLUE = np.array([31, 119, 180])    # #1f77b4: plotly's first trace colour
 PLOTLY_ORANGE = np.array([255, 127, 14])  # #ff7f0e: the second
 
 
-def _screenshot(chromium: str, url: str, png: Path, profile: Path) -> np.ndarray:
+def _screenshot(url: str, png: Path, *, plots: int) -> np.ndarray:
+    """The dashboard in headless Chromium (Playwright), once ``plots`` plotly windows have drawn; no request may
+    leave 127.0.0.1 (visdom's assets were provisioned from npm)."""
     from PIL import Image
 
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", "--disable-component-update", "--disable-sync", "--no-proxy-server",
-           "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1200,900",
-           "--virtual-time-budget=15000", f"--screenshot={png}", url]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert png.is_file(), proc.stderr[-2000:]
+    with offline_page(width=1200, height=900) as (page, traffic):
+        page.goto(url)
+        if plots:
+            page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
+                                   f".length >= {plots}", timeout=30_000)
+        else:
+            page.wait_for_selector(".layout-card, .window", timeout=30_000)
+        page.wait_for_timeout(1000)  # plotly's transitions
+        page.screenshot(path=str(png))
+    traffic.assert_offline()
+    assert not traffic.failed, traffic.failed
     return np.asarray(Image.open(png).convert("RGB")).astype(int)
 
 
@@ -534,15 +542,17 @@ def _count(rgb: np.ndarray, colour: np.ndarray, tol: int = 12) -> int:
 
 @pytest.mark.browser
 @pytest.mark.server
-def test_dashboard_screenshot_shows_the_plotted_window(server, chromium, tmp_path):
+def test_dashboard_screenshot_shows_the_plotted_window(server, tmp_path):
     env = "shot"
+    shots = Path(os.environ.get("PT_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
     VisdomMonitor(server, env=env).text("the dashboard before training", title="empty")
-    before = _screenshot(chromium, server.env_url(env), tmp_path / "before.png", tmp_path / "profile0")
+    before = _screenshot(server.env_url(env), shots / "visdom_before.png", plots=0)
 
     monitor = VisdomMonitor(server, env=env)
     _fake_fit(monitor, HISTORY)
-    png = tmp_path / "dashboard.png"
-    after = _screenshot(chromium, server.env_url(env), png, tmp_path / "profile1")
+    png = shots / "visdom_dashboard.png"
+    after = _screenshot(server.env_url(env), png, plots=2)
     print(f"screenshot: {png}")
 
     assert after.shape == (900, 1200, 3)
