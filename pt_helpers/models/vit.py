@@ -3,9 +3,9 @@
 Taught in notebooks/08_vit_swin.ipynb. The pieces follow Dosovitskiy et al., "An Image is Worth
 16x16 Words" (2020) and use the names of vit-pytorch / torchvision where they exist
 (``to_patch_embedding``, ``to_qkv``, ``mlp_head``). Hand-written parts are checked in
-tests/test_vit.py against ``F.scaled_dot_product_attention``, ``nn.MultiheadAttention`` and
-torchvision's ``EncoderBlock`` with copied weights. The attention itself is
-:func:`pt_helpers.models.attention.multi_head_attention`, which Swin's window attention calls too.
+tests/test_vit.py against ``nn.MultiheadAttention`` and torchvision's ``EncoderBlock`` with copied
+weights. The attention itself is :func:`pt_helpers.models.attention.multi_head_attention` (checked
+against ``F.scaled_dot_product_attention``), which Swin's window attention calls too.
 ``ViT`` is configured as every lesson model is (see :mod:`pt_helpers.models.config`): ``model.cfg``
 is a :class:`ViTConfig`, ``model.config`` its dict.
 
