@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, loader_generators, restore_rng, save_checkpoint
+from .progress import progress_bar
 
 __all__ = ["HISTORY_KEYS", "fit", "resume", "evaluate", "predict", "accuracy", "count_correct", "run_eval"]
 
@@ -255,7 +256,7 @@ def _fit(model, train_loader, val_loader, *, epochs, optimizer, loss_fn, schedul
         restore_rng(rng)  # after on_train_begin, so a callback drawing random numbers cannot shift the run
     was_training = model.training
     step = start * steps
-    bar = tqdm(total=(epochs - start) * steps, leave=False, disable=quiet)  # one bar for the run
+    bar = progress_bar((epochs - start) * steps, disable=quiet)  # one bar for the run; keeps its end in the file
     try:
         for epoch in range(start, epochs):
             t0 = time.perf_counter()

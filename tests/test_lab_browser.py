@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 from browser_session import offline_page, screenshot
 
@@ -28,6 +29,22 @@ CODE_CELLS = f"Array.from({{length: {NB}.model.cells.length}}, (_, i) => {NB}.mo
 KERNEL_IDLE = f"{NB}?.sessionContext?.session?.kernel?.status === 'idle'"
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+FIT_CELL = """import time
+import torch
+from torch import nn
+from pt_helpers.train import fit
+
+class Slow(nn.Linear):  # slow enough for the bar to be seen moving
+    def forward(self, x):
+        time.sleep(0.05)
+        return super().forward(x)
+
+torch.manual_seed(0)
+data = [(torch.randn(8, 4), torch.randint(0, 3, (8,))) for _ in range(20)]
+model = Slow(4, 3)
+history = fit(model, data, None, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+              loss_fn=nn.CrossEntropyLoss(), device="cpu")
+"""
 
 
 def free_port() -> int:
@@ -45,6 +62,10 @@ def lab(tmp_path_factory):
     root = tmp / "course"
     for folder in ("notebooks", "workbook"):
         shutil.copytree(ROOT / folder, root / folder)
+    (root / "scratch").mkdir()
+    kernelspec = {"name": "python3", "display_name": "Python 3 (PyTorch Workbook)", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIT_CELL)],
+                                            metadata={"kernelspec": kernelspec}), root / "scratch" / "progress.ipynb")
     port = free_port()
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "user-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), PT_COURSE_FAST="1")
@@ -139,4 +160,22 @@ def test_a_workbook_exercise_answered_in_the_browser(lab, tmp_path):
         page.evaluate(f"() => {NB}.content.scrollToItem({idx})")
         screenshot(page, "lab_workbook_01_one_hot.png", tmp_path)
     assert "✓ one_hot: correct" in text, text
+    traffic.assert_offline()
+
+
+def test_a_training_cell_draws_its_progress_bar_as_a_widget(lab, tmp_path):
+    """fit's bar is an ipywidgets progress bar in JupyterLab (not tqdm's text fallback), and it ends full."""
+    with offline_page() as (page, traffic):
+        open_notebook(page, lab, "scratch/progress.ipynb")
+        panel = page.evaluate(f"() => {CUR}.id")
+        run_all(page, timeout_s=120)
+        bar = page.locator(f"#{panel} .jp-OutputArea .widget-hprogress .progress-bar")
+        bar.first.wait_for(timeout=30_000)
+        label = page.locator(f"#{panel} .jp-OutputArea .widget-html-content").all_inner_texts()
+        screenshot(page, "lab_fit_progress_widget.png", tmp_path)
+        text = page.inner_text(f"#{panel} .jp-OutputArea")
+        width = bar.first.evaluate("b => b.style.width")
+    assert width == "100%", width
+    assert any("40/40" in t for t in label), label
+    assert "0%|" not in text and "epoch  2/2" in text, text
     traffic.assert_offline()
