@@ -14,7 +14,6 @@ patches in row-major order; rollout ``(B, T, T)``.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,18 +23,12 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from pt_helpers.explore.conv import figure_png
 from pt_helpers.models.swin import SwinBlock, shifted_window_regions, window_partition
 from pt_helpers.plot.image import to_image
 
-__all__ = ["figure_png", "vit_attention_maps", "cls_attention", "attention_rollout", "SwinBlockGeometry",
+__all__ = ["vit_attention_maps", "cls_attention", "attention_rollout", "SwinBlockGeometry",
            "swin_blocks", "swin_window_maps", "vit_attention_figure", "swin_windows_figure", "attention_explorer"]
-
-
-def figure_png(fig: Figure, *, dpi: int = 72) -> bytes:
-    """A matplotlib ``Figure`` rendered to PNG bytes (what an ``ipywidgets.Image`` shows); no pyplot."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 @torch.no_grad()
