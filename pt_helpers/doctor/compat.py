@@ -36,6 +36,7 @@ __all__ = [
     "torch_for",
     "cudnn_version",
     "check_installed",
+    "finding",
 ]
 
 # ONNX Runtime GPU package -> the CUDA and cuDNN it was built with. Several rows for one ORT version are
@@ -189,20 +190,21 @@ def cudnn_version(number: int) -> tuple[int, int, int]:
     return n // 1000, n // 100 % 10, n % 100
 
 
-def _finding(status: str, topic: str, message: str) -> dict[str, str]:
+def finding(status: str, topic: str, message: str) -> dict[str, str]:
+    """One row of a doctor check: ``{"status": "ok"|"info"|"warn"|"fail", "topic", "message"}``."""
     return {"status": status, "topic": topic, "message": message}
 
 
 def _check_torchvision(torch: str, torchvision: str | None) -> dict[str, str]:
     want = torchvision_for(torch)
     if torchvision is None:
-        return _finding("fail", "torch/torchvision", f"torchvision is not installed (torch {torch} needs {want})")
+        return finding("fail", "torch/torchvision", f"torchvision is not installed (torch {torch} needs {want})")
     if want is None:
-        return _finding("warn", "torch/torchvision", f"torch {torch} is newer than the table (through 2.14)")
+        return finding("warn", "torch/torchvision", f"torch {torch} is newer than the table (through 2.14)")
     if version_matches(want, torchvision):
-        return _finding("ok", "torch/torchvision", f"torch {torch} <-> torchvision {torchvision} (table: {want})")
+        return finding("ok", "torch/torchvision", f"torch {torch} <-> torchvision {torchvision} (table: {want})")
     built_for = torch_for(torchvision) or "another torch"
-    return _finding("fail", "torch/torchvision",
+    return finding("fail", "torch/torchvision",
                     f"torchvision {torchvision} is built for torch {built_for}, but torch {torch} is installed "
                     f"(it needs torchvision {want})")
 
@@ -224,19 +226,19 @@ def check_installed(versions: dict[str, Any]) -> list[dict[str, str]]:
         found.append(_check_torchvision(torch, versions.get("torchvision")))
     ort = versions.get("onnxruntime")
     if not ort:
-        found.append(_finding("info", "ORT/CUDA/cuDNN", "onnxruntime is not installed"))
+        found.append(finding("info", "ORT/CUDA/cuDNN", "onnxruntime is not installed"))
         return found
     rows = ort_cuda_rows(ort, versions.get("ort_cuda"))  # the wheel's build CUDA picks the package variant
     torch_cuda, cudnn = versions.get("torch_cuda"), versions.get("cudnn")
     if not versions.get("ort_gpu"):
-        found.append(_finding("info", "ORT/CUDA/cuDNN", f"onnxruntime {ort} is the CPU package"))
+        found.append(finding("info", "ORT/CUDA/cuDNN", f"onnxruntime {ort} is the CPU package"))
     elif not rows:
-        found.append(_finding("warn", "ORT/CUDA/cuDNN",
+        found.append(finding("warn", "ORT/CUDA/cuDNN",
                               f"onnxruntime {ort} is not in the table (through 1.31): check its CUDA EP requirements"))
     else:
         want = " or ".join(f"CUDA {r['cuda']} + cuDNN {r['cudnn']}" for r in rows)
         if not torch_cuda:
-            found.append(_finding("info", "ORT/CUDA/cuDNN",
+            found.append(finding("info", "ORT/CUDA/cuDNN",
                                   f"onnxruntime {ort} needs {want}; torch is a CPU build and cannot lend them"))
         else:
             cudnn_major = cudnn_version(cudnn)[0] if cudnn else None
@@ -244,7 +246,7 @@ def check_installed(versions: dict[str, Any]) -> list[dict[str, str]]:
                   and (cudnn_major is None or cudnn_major in majors(r["cudnn"]))]
             status = "ok" if ok else "warn"
             verb = "matches" if ok else "does not match"
-            found.append(_finding(status, "ORT/CUDA/cuDNN",
+            found.append(finding(status, "ORT/CUDA/cuDNN",
                                   f"onnxruntime {ort} needs {want}; {verb} torch's CUDA {torch_cuda}"
                                   + (f" / cuDNN {cudnn_major}" if cudnn_major else "")
                                   + (" (they can share one set of CUDA libraries)" if ok else
@@ -254,11 +256,11 @@ def check_installed(versions: dict[str, Any]) -> list[dict[str, str]]:
     want_trt = (" or ".join(f"TensorRT {r['tensorrt']} with CUDA {r['cuda']}" for r in trt_rows)
                 or "a TensorRT (not in the table)")
     if not trt:
-        found.append(_finding("info", "ORT/TensorRT",
+        found.append(finding("info", "ORT/TensorRT",
                               f"TensorRT is not installed; onnxruntime {ort} expects {want_trt}"))
     else:
         ok = any(version_tuple(trt)[0] in majors(r["tensorrt"]) for r in trt_rows)
         verb = "matches" if ok else "does not match"
-        found.append(_finding("ok" if ok else "warn", "ORT/TensorRT",
+        found.append(finding("ok" if ok else "warn", "ORT/TensorRT",
                               f"TensorRT {trt} {verb}: onnxruntime {ort} expects {want_trt}"))
     return found
