@@ -25,6 +25,7 @@ import pytest
 import requests
 import torch
 from browser_session import offline_page
+from system_helpers import listening_addresses, pid_alive
 
 from pt_helpers.monitor import VisdomMonitor, assets_ready, start_visdom
 from pt_helpers.monitor import assets as va
@@ -50,33 +51,6 @@ def _offline_env(monkeypatch: pytest.MonkeyPatch | None = None) -> dict[str, str
         for k, v in values.items():
             monkeypatch.setenv(k, v)
     return values
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie still answers kill(0): look at its state
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
-
-
-def _listen_addresses(port: int) -> set[str] | None:
-    """Local addresses listening on ``port`` according to /proc/net/tcp{,6} (None when not on Linux)."""
-    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
-    if not tables[0].exists():
-        return None
-    found = set()
-    for table in tables:
-        if not table.exists():
-            continue
-        for line in table.read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            addr, hexport = local.split(":")
-            if state == "0A" and int(hexport, 16) == port:  # 0A = LISTEN
-                found.add(socket.inet_ntoa(bytes.fromhex(addr)[::-1]) if len(addr) == 8 else "ipv6:" + addr)
-    return found
 
 
 def _window(vis_client, win: str, env: str) -> dict:
@@ -296,12 +270,12 @@ def test_start_visdom_offline_serves_dashboard_and_stop_leaves_nothing(monkeypat
         log = server.log_path.read_text()
         assert "Downloading scripts" not in log
         assert env_path.is_dir()
-        assert _listen_addresses(port) in ({"127.0.0.1"}, None)  # -bind_local: loopback only
+        assert listening_addresses(port) in ({"127.0.0.1"}, None)  # -bind_local: loopback only
     finally:
         server.stop()
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not env_path.exists()
-    assert _listen_addresses(port) in (set(), None)
+    assert listening_addresses(port) in (set(), None)
     with socket.socket() as s:  # nothing listens: bind succeeds (REUSEADDR only skips TIME_WAIT leftovers)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
@@ -319,7 +293,7 @@ def test_context_manager_stops_the_server_on_error(monkeypatch):
         with start_visdom(timeout=90) as server:
             pid = server.process.pid
             raise KeyError("boom")
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
 
 
 def test_start_visdom_rejects_a_busy_port():
