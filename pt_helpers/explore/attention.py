@@ -99,7 +99,7 @@ def _grid(values: torch.Tensor, image_hw: tuple[int, int]) -> np.ndarray:
     gh = round((n * H / W) ** 0.5)
     if gh * (n // gh) != n:
         raise ValueError(f"{n} patches do not form a grid for a {H}x{W} image")
-    return values.reshape(gh, n // gh).numpy()
+    return values.detach().cpu().reshape(gh, n // gh).numpy()
 
 
 def _overlay(ax: Any, image: np.ndarray, grid: np.ndarray, title: str) -> None:
@@ -197,7 +197,7 @@ def swin_windows_figure(image: Any, geometry: SwinBlockGeometry, *, title: str =
     ax = fig.subplots(1, 2)
     panels = ((window_id % 10, f"windows of {ws}x{ws} tokens ({ws * p} px)" + (f", shifted by {s}" if s else "")),
               (region, "mask regions: different colours in one\nwindow may not attend" if s else
-               "no shift: no mask (one region)"))
+               "one window covers the map: no shift" if ws >= max(h, w) else "no shift: no mask (one region)"))
     for a, (labels, text) in zip(ax, panels):
         a.imshow(img, cmap="gray")
         a.imshow(labels, cmap="tab10", vmin=0, vmax=9, alpha=0.45, extent=extent, interpolation="nearest")

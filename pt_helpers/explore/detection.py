@@ -208,8 +208,8 @@ def detection_figure(m: DetectionMatches, images: Any, *, classes: Sequence[str]
                     color=COLOURS[kind], fontsize=6, va="bottom")
     for g in np.flatnonzero(missed):
         _box(ax_img, m.gt_box[g], COLOURS["missed"], "--")
-        ax_img.text(m.gt_box[g, 0] - 0.5, m.gt_box[g, 3] + 0.5, classes[m.gt_cls[g]][:5], color=COLOURS["missed"],
-                    fontsize=6, va="top")
+        ax_img.text(m.gt_box[g, 0], m.gt_box[g, 3], classes[m.gt_cls[g]][:5], color=COLOURS["missed"], fontsize=6,
+                    va="bottom")  # inside the box, bottom left
     n = detection_counts(m, score_thresh=score_thresh, image=image, cls=cls)
     ax_img.set_title(f"canvas {image}: TP {n['TP']}, FP {n['FP']}, missed {n['missed']}, ignored {n['ignored']}",
                      fontsize=8)
