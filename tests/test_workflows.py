@@ -20,8 +20,8 @@ def _load(name: str) -> dict:
     return doc
 
 
-def test_both_workflows_exist():
-    assert {p.name for p in WORKFLOWS} >= {"cpu.yml", "gpu.yml"}
+def test_the_workflows_exist():
+    assert {p.name for p in WORKFLOWS} >= {"cpu.yml", "gpu.yml", "laptops.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -55,3 +55,13 @@ def test_ci_script_is_executable_and_runs_make_test():
     assert "make test" in text and "set -euo pipefail" in text
     assert "|| true" not in text.split("make test")[1].splitlines()[0], "make test's exit code must not be masked"
 
+
+
+def test_laptop_workflow_tests_macos_and_windows_without_make():
+    job = _load("laptops.yml")["jobs"]["test"]
+    assert job["strategy"]["matrix"]["os"] == ["macos-14", "windows-latest"]
+    assert job["runs-on"] == "${{ matrix.os }}"
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert "python scripts/course.py setup" in runs
+    assert any(r.startswith("python scripts/course.py test") for r in runs)
+    assert not any("make " in r or "bash" in r or "apt-get" in r for r in runs), runs
