@@ -68,12 +68,13 @@ def test_objects_from_annotations_all_and_one_class():
     assert everything.image_ids == ["a", "b", "c"] and everything.index == {"a": 0, "b": 1, "c": 2}
     assert len(everything) == 4
     assert everything.rows.tolist() == [0, 0, 0, 2]
-    assert everything.names.tolist() == ["cat", "dog", "cat", "cat"]
+    assert everything.names == ["cat", "dog", "cat", "cat"] and everything.classes == ("cat", "dog")
+    assert everything.labels.tolist() == [0, 1, 0, 0]
     assert everything.boxes.shape == (4, 4) and everything.boxes.dtype == np.float64
     assert everything.difficult.tolist() == [False, False, True, False]
     cats = Objects.from_annotations(ANN, "cat")
-    assert cats.rows.tolist() == [0, 0, 2] and cats.names.tolist() == ["cat"] * 3
-    np.testing.assert_array_equal(cats.boxes, everything.boxes[everything.names == "cat"])
+    assert cats.rows.tolist() == [0, 0, 2] and cats.names == ["cat"] * 3
+    np.testing.assert_array_equal(cats.boxes, everything.boxes[everything.labels == 0])
     assert len(Objects.from_annotations(ANN, "bird")) == 0
 
 

@@ -8,7 +8,7 @@ one; here each step runs once over all of them:
 - :func:`greedy_match` takes the detections already sorted by :func:`descending` score: each one's best
   box does not depend on earlier decisions, so all (detection, box of its image) IoUs are computed at
   once, and "the box was already taken" becomes "this box occurs earlier in the sorted list"
-  (one ``np.unique``).
+  (each box's first claim: one ``np.minimum.at``).
 
 The match rule is :func:`is_match`, the only place that compares an IoU with the threshold.
 """
@@ -130,21 +130,28 @@ def _columns(found: list[Any]) -> tuple[np.ndarray, np.ndarray]:
 class Objects:
     """The objects of an image set as columns, in image order: the annotations read once, for every class.
 
-    ``image_ids`` (n_images,) the annotations' keys and ``index`` id -> row; per object ``rows`` (m,) its
-    image's row, ``names`` (m,) object array, ``boxes`` (m, 4) float64, ``difficult`` (m,) bool.
+    ``image_ids`` (n_images,) the annotations' keys and ``index`` id -> row; ``classes`` the distinct names;
+    per object ``rows`` (m,) its image's row, ``labels`` (m,) its index in ``classes`` (one comparison of
+    integers per class instead of one of strings), ``boxes`` (m, 4) float64, ``difficult`` (m,) bool.
     :func:`pt_helpers.voc.voc_eval` takes this instead of the annotations dict (build it once with
     :meth:`from_annotations` to evaluate several classes; the devkit reads its ``recs`` once too).
     """
 
     image_ids: list[Any]
     index: dict[Any, int]
+    classes: tuple[Any, ...]
     rows: np.ndarray
-    names: np.ndarray
+    labels: np.ndarray
     boxes: np.ndarray
     difficult: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def names(self) -> list[Any]:
+        """Each object's class name, ``(m,)``."""
+        return [self.classes[k] for k in self.labels.tolist()]
 
     @classmethod
     def from_annotations(cls, annotations: Mapping[str, Any], classname: str | None = None) -> Objects:
@@ -166,26 +173,27 @@ class Objects:
                 counts = np.fromiter(map(len, entries), dtype=np.int64, count=len(entries))
                 rows = np.repeat(np.arange(len(ids)), counts)
                 names = list(map(itemgetter("name"), found))
+                code = {name: k for k, name in enumerate(dict.fromkeys(names))}
+                labels = np.fromiter(map(code.__getitem__, names), dtype=np.int64, count=len(names))
+                classes = tuple(code)
             else:
                 found, image_rows = _of_class(entries, classname)
                 rows = np.array(image_rows, dtype=np.int64)
-                names = [classname] * len(found)
+                labels, classes = np.zeros(len(found), dtype=np.int64), (classname,)
             boxes, hard = _columns(found)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise _malformed(annotations, values, classname) from None
         if hard.shape != (len(found),) or (hard.size and hard.dtype != bool and (
                 hard.dtype.kind not in "biu" or not np.isin(hard, (0, 1)).all())):
             raise _malformed(annotations, values, classname)
-        column = np.empty(len(names), dtype=object)
-        column[:] = names
-        return cls(ids, dict(zip(ids, range(len(ids)))), rows, column, boxes, hard.astype(bool))
+        return cls(ids, dict(zip(ids, range(len(ids)))), classes, rows, labels, boxes, hard.astype(bool))
 
 
 def ground_truth(objects: Objects, classname: str | None = None) -> GroundTruth:
     """One class's objects (or all) grouped by image: what :func:`greedy_match` takes."""
     rows, boxes, hard = objects.rows, objects.boxes, objects.difficult
     if classname is not None:
-        keep = objects.names == classname
+        keep = objects.labels == (objects.classes.index(classname) if classname in objects.classes else -1)
         rows, boxes, hard = rows[keep], boxes[keep], hard[keep]
     counts = np.bincount(rows, minlength=len(objects.image_ids))
     return GroundTruth(objects.index, boxes, hard, np.cumsum(counts) - counts, counts, int(hard.size - hard.sum()))
@@ -223,7 +231,7 @@ def _best_boxes(img_idx: np.ndarray, bb: np.ndarray, gt: GroundTruth, off: float
             det = np.repeat(has, n[has])
             local = np.arange(int(ends[hi - 1] - base)) - np.repeat(first, n[has])  # box index within the image
             box = gt.start[img_idx[det]] + local
-            ov = overlaps(bb[det], gt.boxes[box], off)
+            ov = overlaps(bb[det], gt.boxes[box], off)  # (P,): one IoU per pair
             best = np.maximum.reduceat(ov, first)  # NaN wins, as in np.max
             hit = (ov == np.repeat(best, n[has])) | np.isnan(ov)  # first such pair = np.argmax's choice
             ovmax[has] = best
@@ -250,9 +258,10 @@ def greedy_match(img_idx: np.ndarray, boxes: np.ndarray, gt: GroundTruth, *, iou
     box = np.where(above, gt.start[img_idx] + jmax, -1)  # flat index of the matched box
     ignored = above & gt.difficult[box] if gt.difficult.size else np.zeros(len(above), dtype=bool)
     cand = np.flatnonzero(above & ~ignored)
-    _, first = np.unique(box[cand], return_index=True)  # the first (highest-scored) claim of each box
+    claim = np.full(len(gt.boxes), len(above))
+    np.minimum.at(claim, box[cand], cand)  # each box's first (highest-scored) claim
     tp = np.zeros(len(above))
-    tp[cand[first]] = 1.0
+    tp[cand[claim[box[cand]] == cand]] = 1.0
     fp = ((~above) | (above & ~ignored & (tp == 0))).astype(np.float64)
     return {"iou": ovmax, "gt_index": np.where(above, jmax, -1), "tp": tp, "fp": fp, "ignored": ignored}
 

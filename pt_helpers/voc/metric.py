@@ -25,6 +25,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -105,9 +107,10 @@ class Detections:
         """From ``(image_id, score, x1, y1, x2, y2)`` tuples (errors name the detection at fault)."""
         vals = None
         if len(detections) and set(map(len, detections)) == {6}:
-            try:  # fast path: transpose the list at C level, then one conversion per column
-                ids, *cols = zip(*detections)
-                vals = np.array(cols, dtype=np.float64).T
+            try:  # fast path: one pass over the tuples for the numbers (profiled: the least memory traffic)
+                numbers = chain.from_iterable(map(itemgetter(slice(1, 6)), detections))
+                vals = np.fromiter(numbers, dtype=np.float64, count=5 * len(detections)).reshape(-1, 5)
+                ids = list(map(itemgetter(0), detections))
             except (TypeError, ValueError):
                 vals = None
         if vals is None:  # slow path: find the detection at fault (or convert odd-but-valid rows)
@@ -121,7 +124,7 @@ class Detections:
                     raise ValueError(f"detection {d}: score and box must be numbers, got {det!r}") from None
             ids = [det[0] for det in detections]
             vals = np.array([det[1:] for det in detections], dtype=np.float64).reshape(-1, 5)
-        return cls(list(ids), vals[:, 0], np.ascontiguousarray(vals[:, 1:]))
+        return cls(ids, vals[:, 0], vals[:, 1:])
 
 
 def match_detections(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any] | Objects,
