@@ -16,6 +16,7 @@ from pt_helpers.explore.conv import (
     conv_explorer,
     conv_figure,
     conv_output_size,
+    figure_png,
     gaussian_kernel,
     kernel_choices,
     output_size_formula,
@@ -153,6 +154,7 @@ def test_explorer_builds_without_a_kernel_and_redraws_on_change():
     assert "trained filter 7" in c["kernel"].options
     first = c["Image"].value
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first == figure_png(conv_figure(_image()))  # the static figure a notebook shows is the default view
     assert c["HTML"].value.endswith("= 26</code>")  # Sobel 3x3, no padding: 28 -> 26
     c["stride"].value = 2
     assert c["HTML"].value.endswith("= 13</code>") and c["Image"].value != first
@@ -161,6 +163,19 @@ def test_explorer_builds_without_a_kernel_and_redraws_on_change():
     assert c["Image"].value != second
     c["padding"].value, c["dilation"].value = 3, 4
     assert "2·3 − 4·(3−1)" in c["HTML"].value
+
+
+def test_conv_figure_default_view_and_kernels_by_name():
+    fig = conv_figure(_image())  # what the explorer shows first
+    assert fig.axes[1].get_title().startswith("Sobel x (vertical edges)\n3×3")
+    assert fig._suptitle.get_text().endswith("= 26") and fig.axes[2].get_title() == "output 26×26, stride 1"
+    filters = torch.randn(2, 1, 5, 5)
+    fig = conv_figure(_image(), "trained filter 1", filters=filters, padding=2)
+    assert fig.axes[1].get_title().startswith("trained filter 1\n5×5")
+    np.testing.assert_allclose(fig.axes[2].images[0].get_array(),
+                               apply_kernel(_image(), filters[1, 0], padding=2).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="trained filter 9"):
+        conv_figure(_image(), "trained filter 9", filters=filters)
 
 
 def test_explorer_rejects_a_colour_image():

@@ -9,6 +9,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from pt_helpers.explore.conv import figure_png
 from pt_helpers.explore.schedules import (
     SCHEDULES,
     lr_curve,
@@ -107,6 +108,7 @@ def test_explorer_builds_swaps_controls_and_redraws():
     c = _controls(box)
     assert {"schedule", "steps", "step_size", "gamma", "Image", "HTML"} <= set(c) and "T_max" not in c
     first = c["Image"].value
+    assert first == figure_png(schedule_figure())  # the static figure a notebook shows is the default view
     assert first[:4] == b"\x89PNG" and "StepLR(step_size=10, gamma=0.5)" in c["HTML"].value
     c["gamma"].value = 0.25
     assert "gamma=0.25" in c["HTML"].value and c["Image"].value != first

@@ -12,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from pt_helpers.canvas import CANVAS_CLASSES
+from pt_helpers.explore.conv import figure_png
 from pt_helpers.explore.seg import canvas_scores, class_pixels, segmentation_explorer, segmentation_figure
 from pt_helpers.metrics import confusion_matrix, iou_per_class
 from pt_helpers.plot.seg import SEG_PALETTE
@@ -106,6 +107,7 @@ def test_explorer_steps_through_canvases_and_highlights_a_class():
     c = _controls(box)
     assert {"previous", "next", "canvas", "class", "Image", "HTML"} <= set(c)
     first = c["Image"].value
+    assert first == figure_png(segmentation_figure(images, masks, preds, class_names=CANVAS_CLASSES))  # default view
     assert first[:4] == b"\x89PNG" and c["HTML"].value.startswith("canvas 0 of 4: mIoU")
     c["next"].click()
     assert c["canvas"].value == 1 and c["HTML"].value.startswith("canvas 1 of 4") and c["Image"].value != first

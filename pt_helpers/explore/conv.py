@@ -26,8 +26,8 @@ from matplotlib.patches import Rectangle
 
 from pt_helpers.plot.image import to_image
 
-__all__ = ["classic_kernels", "gaussian_kernel", "kernel_choices", "conv_output_size", "output_size_formula",
-           "apply_kernel", "conv_figure", "figure_png", "conv_explorer"]
+__all__ = ["DEFAULT_KERNEL", "classic_kernels", "gaussian_kernel", "kernel_choices", "conv_output_size",
+           "output_size_formula", "apply_kernel", "conv_figure", "figure_png", "conv_explorer"]
 
 ImageLike = torch.Tensor | np.ndarray
 
@@ -44,11 +44,14 @@ def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
     return (k / k.sum()).float()
 
 
+DEFAULT_KERNEL = "Sobel x (vertical edges)"  # the explorer's first choice
+
+
 def classic_kernels() -> dict[str, torch.Tensor]:
     """Hand-made kernels by name, each ``(k, k)`` float32: edges (Sobel x/y, Laplacian), blurs, sharpen."""
     sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     return {
-        "Sobel x (vertical edges)": sobel_x,
+        DEFAULT_KERNEL: sobel_x,
         "Sobel y (horizontal edges)": sobel_x.T.contiguous(),
         "Laplacian": torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
         "box blur 3x3": torch.full((3, 3), 1 / 9),
@@ -129,12 +132,24 @@ def _signed_limits(a: np.ndarray) -> tuple[str, float, float]:
     return "RdBu_r", -m, m
 
 
-def conv_figure(image: ImageLike, kernel: torch.Tensor, *, name: str = "kernel", stride: int = 1,
-                padding: int = 0, dilation: int = 1, size: tuple[float, float] = (8.4, 3.2)) -> Figure:
+def conv_figure(image: ImageLike, kernel: str | torch.Tensor = DEFAULT_KERNEL, *, filters: torch.Tensor | None = None,
+                name: str | None = None, stride: int = 1, padding: int = 0, dilation: int = 1,
+                size: tuple[float, float] = (8.4, 3.2)) -> Figure:
     """Input (padded, the original framed in red) | kernel (dilated) | output map, and the formula as title.
 
-    Signed maps are drawn with a diverging colour map centred on 0 (blue < 0 < red), non-negative ones in grey.
+    Args:
+        image: as :func:`conv_explorer`. kernel: a name from :func:`kernel_choices` (``filters`` as there) or a
+            ``(k, k)`` tensor. name: the kernel's label (default: its name, or "kernel").
+        stride, padding, dilation: as ``nn.Conv2d``.
+    ``conv_figure(image)`` is the explorer's default view. Signed maps are drawn with a diverging colour map
+    centred on 0 (blue < 0 < red), non-negative ones in grey.
     """
+    if isinstance(kernel, str):
+        choices = kernel_choices(filters)
+        if kernel not in choices:
+            raise ValueError(f"conv_figure(kernel={kernel!r}): expected one of {', '.join(choices)}")
+        name, kernel = name or kernel, choices[kernel]
+    name = name or "kernel"
     x = _as_grey(image)
     H, W = x.shape
     kh, kw = kernel.shape
@@ -210,7 +225,7 @@ def conv_explorer(image: ImageLike, *, filters: torch.Tensor | None = None) -> w
     def redraw(_change: object = None) -> None:
         k = kernels[kernel.value]
         s, p, d = (sliders[n].value for n in ("stride", "padding", "dilation"))
-        fig = conv_figure(x, k, name=kernel.value, stride=s, padding=p, dilation=d)
+        fig = conv_figure(x, k, name=kernel.value, stride=s, padding=p, dilation=d)  # k: filters already in
         formula.value = "<code>" + output_size_formula(x.shape[0], k.shape[0], stride=s, padding=p,
                                                        dilation=d) + "</code>"
         picture.value = figure_png(fig)
