@@ -5,7 +5,6 @@ autosave into the committed files), with fresh user settings. The page is driven
 keyboard like a person; what happened is then read from JupyterLab's own notebook model
 (``--LabApp.expose_app_in_browser``). No request may leave 127.0.0.1. Screenshots: ``$PT_SCREENSHOT_DIR``.
 """
-
 from __future__ import annotations
 
 import os
@@ -45,6 +44,12 @@ model = Slow(4, 3)
 history = fit(model, data, None, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
               loss_fn=nn.CrossEntropyLoss(), device="cpu")
 """
+EXPLORER_CELL = """from pt_helpers.data import fashion_mnist_tensors
+from pt_helpers.explore.conv import conv_explorer
+
+images, labels = fashion_mnist_tensors(train=False)
+conv_explorer(images[0])
+"""
 
 
 def free_port() -> int:
@@ -64,8 +69,10 @@ def lab(tmp_path_factory):
         shutil.copytree(ROOT / folder, root / folder)
     (root / "scratch").mkdir()
     kernelspec = {"name": "python3", "display_name": "Python 3 (PyTorch Workbook)", "language": "python"}
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIT_CELL)],
-                                            metadata={"kernelspec": kernelspec}), root / "scratch" / "progress.ipynb")
+    for name, cell in (("progress", FIT_CELL), ("explorer", EXPLORER_CELL)):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)],
+                                            metadata={"kernelspec": kernelspec})
+        nbformat.write(notebook, root / "scratch" / f"{name}.ipynb")
     port = free_port()
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "user-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), PT_COURSE_FAST="1")
@@ -178,4 +185,26 @@ def test_a_training_cell_draws_its_progress_bar_as_a_widget(lab, tmp_path):
     assert width == "100%", width
     assert any("40/40" in t for t in label), label
     assert "0%|" not in text and "epoch  2/2" in text, text
+    traffic.assert_offline()
+
+
+def test_moving_an_explorer_slider_redraws_its_figure(lab, tmp_path):
+    """Lesson 05's convolution explorer as a learner uses it: the stride slider moved to 2 redraws the map and
+    the output-size formula."""
+    with offline_page() as (page, traffic):
+        open_notebook(page, lab, "scratch/explorer.ipynb")
+        panel = page.evaluate(f"() => {CUR}.id")
+        run_all(page, timeout_s=120)
+        picture = page.locator(f"#{panel} .jp-OutputArea img.widget-image")
+        picture.first.wait_for(timeout=30_000)
+        before = picture.first.get_attribute("src")
+        formula_before = page.inner_text(f"#{panel} .jp-OutputArea .widget-html-content")
+        stride = page.locator(f"#{panel} .widget-slider").filter(has_text="stride").locator(".noUi-handle")
+        stride.first.focus()
+        page.keyboard.press("ArrowRight")  # stride 1 -> 2, as a learner's arrow key or drag does
+        page.wait_for_function("([sel, old]) => document.querySelector(sel).getAttribute('src') !== old",
+                               arg=[f"#{panel} .jp-OutputArea img.widget-image", before], timeout=30_000)
+        formula_after = page.inner_text(f"#{panel} .jp-OutputArea .widget-html-content")
+        screenshot(page, "lab_conv_explorer_stride2.png", tmp_path)
+    assert formula_before != formula_after and "2" in formula_after, (formula_before, formula_after)
     traffic.assert_offline()
