@@ -126,8 +126,9 @@ def vit_attention_figure(images: torch.Tensor, maps: Sequence[torch.Tensor], *, 
     layer = range(L)[layer]
     att = _grid(cls_attention(maps, layer, head)[index], hw)
     roll = _grid(attention_rollout(maps, upto=layer)[index, 0, 1:], hw)
-    fig = Figure(figsize=(7.2, 2.7), layout="constrained")
+    fig = Figure(figsize=(7.2, 2.8))  # fixed margins: constrained layout would cost a third of each redraw
     ax = fig.subplots(1, 3)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
     ax[0].imshow(image, cmap="gray")
     ax[0].set_title(title or f"image {index}", fontsize=8)
     ax[0].set_axis_off()
@@ -193,8 +194,9 @@ def swin_windows_figure(image: Any, geometry: SwinBlockGeometry, *, title: str =
     (h, w), ws, s, p = g.resolution, g.window_size, g.shift_size, g.token_pixels
     window_id, region = swin_window_maps(h, w, ws, s)
     extent = (-0.5, w * p - 0.5, h * p - 0.5, -0.5)
-    fig = Figure(figsize=(6.4, 3.3), layout="constrained")
+    fig = Figure(figsize=(6.4, 3.5))
     ax = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.8, wspace=0.08)
     panels = ((window_id % 10, f"windows of {ws}x{ws} tokens ({ws * p} px)" + (f", shifted by {s}" if s else "")),
               (region, "mask regions: different colours in one\nwindow may not attend" if s else
                "one window covers the map: no shift" if ws >= max(h, w) else "no shift: no mask (one region)"))
