@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,11 +123,17 @@ def test_onnxruntime_follows_the_platform_markers_of_requirements_txt():
         assert chosen == [expected], (system, chosen)
 
 
-def test_python_range_matches_ruff_and_the_makefile():
-    assert _project()["requires-python"] == ">=3.11,<3.14"
+def test_python_range_matches_ruff_and_the_setup_script():
+    """requires-python, ruff's target-version and scripts/course.py's SUPPORTED (what make setup refuses) agree."""
+    tree = ast.parse((ROOT / "scripts" / "course.py").read_text(encoding="utf-8"))
+    supported = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                     and any(getattr(t, "id", None) == "SUPPORTED" for t in node.targets))
+    (major, lo), (_, hi) = supported
+    spec = SpecifierSet(_project()["requires-python"])
+    for minor in range(lo - 3, hi + 3):
+        assert spec.contains(f"{major}.{minor}") == (lo <= minor <= hi), f"requires-python {spec} vs 3.{minor}"
     ruff = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
-    assert ruff["target-version"] == "py311"
-    assert "(3,11)<=v[:2]<=(3,13)" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert ruff["target-version"] == f"py{major}{lo}"
 
 
 def test_no_import_cycle_inside_the_package():
