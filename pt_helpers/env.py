@@ -92,7 +92,7 @@ def module_device(module: nn.Module) -> torch.device:
     """The device of a module's first parameter or buffer (CPU for a module that has none).
 
     Taught in notebooks/01_tensors.ipynb (a tensor lives on one device; a model's inputs must be moved
-    to the model's). Used by :mod:`pt_helpers.train` and :mod:`pt_helpers.summary`.
+    to the model's). Used by :mod:`pt_helpers.summary`.
     """
     for t in [*module.parameters(), *module.buffers()]:
         return t.device
