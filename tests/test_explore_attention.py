@@ -17,6 +17,7 @@ from pt_helpers.explore.attention import (
     vit_attention_figure,
     vit_attention_maps,
 )
+from pt_helpers.explore.conv import figure_png
 from pt_helpers.models.swin import SwinClassifier, shifted_window_mask, window_partition
 from pt_helpers.models.vit import ViT
 
@@ -116,15 +117,19 @@ def test_figures_are_figures_with_the_right_panels() -> None:
 
 def test_explorer_builds_and_redraws_on_every_control() -> None:
     vit, swin = small_vit(), small_swin()
-    box = attention_explorer(vit, torch.randn(4, 1, 28, 28), swin=swin, swin_images=torch.rand(2, 1, 64, 64),
-                             class_names=[f"c{i}" for i in range(10)])
+    images, canvases = torch.randn(4, 1, 28, 28), torch.rand(2, 1, 64, 64)
+    box = attention_explorer(vit, images, swin=swin, swin_images=canvases, class_names=[f"c{i}" for i in range(10)])
     vit_box, swin_box = box.children[0].children
     (image_w, layer_w, head_w), vit_img = vit_box.children[0].children, vit_box.children[1]
+    logits, maps = vit_attention_maps(vit, images)
+    default = vit_attention_figure(images, maps, title=f"image 0: predicted c{int(logits[0].argmax())}")
+    assert vit_img.value == figure_png(default)  # the static figure a notebook shows is the first view
     for control, value in ((image_w, 3), (layer_w, 0), (head_w, 1)):
         before = vit_img.value
         control.value = value
         assert vit_img.value != before and vit_img.value[:4] == b"\x89PNG"
     (canvas_w, block_w), swin_img = swin_box.children[0].children, swin_box.children[1]
+    assert swin_img.value == figure_png(swin_windows_figure(canvases[0], swin_blocks(swin)[1]))  # first shifted block
     for control, value in ((block_w, 0), (canvas_w, 1)):
         before = swin_img.value
         control.value = value

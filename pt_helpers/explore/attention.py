@@ -215,8 +215,7 @@ def swin_windows_figure(image: Any, geometry: SwinBlockGeometry, *, title: str =
 
 
 def attention_explorer(vit: torch.nn.Module, images: torch.Tensor, *, swin: torch.nn.Module | None = None,
-                       swin_images: Any = None, class_names: Sequence[str] | None = None,
-                       dpi: int = 72) -> widgets.Widget:
+                       swin_images: Any = None, class_names: Sequence[str] | None = None) -> widgets.Widget:
     """The lesson 08 explorer: choose an image, block and head; with ``swin``, also a canvas and a block.
 
     Args:
@@ -242,7 +241,7 @@ def attention_explorer(vit: torch.nn.Module, images: torch.Tensor, *, swin: torc
         fig = vit_attention_figure(images.cpu(), maps, index=i, layer=layer_w.value,
                                    head=None if head_w.value < 0 else head_w.value,
                                    title=f"image {i}: predicted {name}")
-        vit_out.value = figure_png(fig, dpi=dpi)
+        vit_out.value = figure_png(fig)
 
     for w in (image_w, layer_w, head_w):
         w.observe(draw_vit, names="value")
@@ -260,7 +259,7 @@ def attention_explorer(vit: torch.nn.Module, images: torch.Tensor, *, swin: torc
     swin_out = widgets.Image(format="png")
 
     def draw_swin(_: Any = None) -> None:
-        swin_out.value = figure_png(swin_windows_figure(canvases[canvas_w.value], geometry[block_w.value]), dpi=dpi)
+        swin_out.value = figure_png(swin_windows_figure(canvases[canvas_w.value], geometry[block_w.value]))
 
     for w in (canvas_w, block_w):
         w.observe(draw_swin, names="value")

@@ -223,8 +223,8 @@ def detection_figure(m: DetectionMatches, images: Any, *, classes: Sequence[str]
 
 
 def detection_explorer(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any], images: Any, *,
-                       classes: Sequence[str], iou_thresh: float = 0.5, score_thresh: float = 0.3, image: int = 0,
-                       dpi: float = 72) -> widgets.VBox:
+                       classes: Sequence[str], iou_thresh: float = 0.5, score_thresh: float = 0.3,
+                       image: int = 0) -> widgets.VBox:
     """The lesson 09 explorer: IoU and score thresholds, class and canvas; PR curve, AP and boxes redraw.
 
     Args:
@@ -255,7 +255,7 @@ def detection_explorer(detections: Sequence[Sequence[Any]], annotations: Mapping
     def redraw(_: Any = None) -> None:
         fig = detection_figure(matches(iou_w.value), images, classes=classes, score_thresh=score_w.value,
                                image=image_w.value, cls=cls_w.value or None)
-        picture.value = figure_png(fig, dpi=dpi)
+        picture.value = figure_png(fig)
 
     for w in (iou_w, score_w, image_w, cls_w):
         w.observe(redraw, names="value")
