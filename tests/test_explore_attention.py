@@ -17,7 +17,7 @@ from pt_helpers.explore.attention import (
     vit_attention_figure,
     vit_attention_maps,
 )
-from pt_helpers.explore.conv import figure_png
+from pt_helpers.explore.widget import figure_png
 from pt_helpers.models.swin import SwinClassifier, shifted_window_mask, window_partition
 from pt_helpers.models.vit import ViT
 

@@ -16,11 +16,11 @@ from pt_helpers.explore.conv import (
     conv_explorer,
     conv_figure,
     conv_output_size,
-    figure_png,
     gaussian_kernel,
     kernel_choices,
     output_size_formula,
 )
+from pt_helpers.explore.widget import figure_png
 
 
 def _image(h: int = 28, w: int = 28, seed: int = 0) -> torch.Tensor:
@@ -181,3 +181,10 @@ def test_conv_figure_default_view_and_kernels_by_name():
 def test_explorer_rejects_a_colour_image():
     with pytest.raises(ValueError, match="grey"):
         conv_explorer(torch.rand(3, 8, 8))
+
+
+def test_a_saved_notebook_shows_what_the_explorer_is():
+    """The plain-text copy a notebook file keeps (GitHub, website, JupyterLab without widget state)."""
+    box = conv_explorer(_image())
+    text = box._repr_mimebundle_()["text/plain"]
+    assert text.startswith("Convolution explorer: interactive") and "VBox" not in text, text

@@ -7,8 +7,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from pt_helpers import voc
-from pt_helpers.explore.conv import figure_png
 from pt_helpers.explore.detection import class_curves, detection_counts, detection_explorer, detection_figure, match_all
+from pt_helpers.explore.widget import figure_png
 
 CLASSES = ["__background__", "cat", "dog"]
 # 1-based boxes, as in the VOC files

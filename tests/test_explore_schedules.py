@@ -9,7 +9,6 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from pt_helpers.explore.conv import figure_png
 from pt_helpers.explore.schedules import (
     SCHEDULES,
     lr_curve,
@@ -19,6 +18,7 @@ from pt_helpers.explore.schedules import (
     schedule_explorer,
     schedule_figure,
 )
+from pt_helpers.explore.widget import figure_png
 
 
 def _controls(box: widgets.Widget) -> dict[str, widgets.Widget]:

@@ -12,8 +12,8 @@ import torch
 from matplotlib.figure import Figure
 
 from pt_helpers.canvas import CANVAS_CLASSES
-from pt_helpers.explore.conv import figure_png
 from pt_helpers.explore.seg import canvas_scores, class_pixels, segmentation_explorer, segmentation_figure
+from pt_helpers.explore.widget import figure_png
 from pt_helpers.metrics import confusion_matrix, iou_per_class
 from pt_helpers.plot.seg import SEG_PALETTE
 

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from pt_helpers.explore.conv import figure_png
 from pt_helpers.models.swin import SwinBlock, shifted_window_regions, window_partition
 from pt_helpers.plot.image import to_image
+
+from .widget import ExplorerBox, figure_png
 
 __all__ = ["vit_attention_maps", "cls_attention", "attention_rollout", "SwinBlockGeometry",
            "swin_blocks", "swin_window_maps", "vit_attention_figure", "swin_windows_figure", "attention_explorer"]
@@ -215,7 +216,7 @@ def swin_windows_figure(image: Any, geometry: SwinBlockGeometry, *, title: str =
 
 
 def attention_explorer(vit: torch.nn.Module, images: torch.Tensor, *, swin: torch.nn.Module | None = None,
-                       swin_images: Any = None, class_names: Sequence[str] | None = None) -> widgets.Widget:
+                       swin_images: Any = None, class_names: Sequence[str] | None = None) -> ExplorerBox:
     """The lesson 08 explorer: choose an image, block and head; with ``swin``, also a canvas and a block.
 
     Args:
@@ -266,4 +267,4 @@ def attention_explorer(vit: torch.nn.Module, images: torch.Tensor, *, swin: torc
     draw_swin()
     tab = widgets.Tab(children=[vit_box, widgets.VBox([widgets.HBox([canvas_w, block_w]), swin_out])])
     tab.titles = ("ViT: class-token attention", "Swin: windows and shifts")
-    return widgets.VBox([tab])
+    return ExplorerBox([tab], title="Attention explorer")

@@ -14,7 +14,6 @@ from left to right).
 
 from __future__ import annotations
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -26,8 +25,10 @@ from matplotlib.patches import Rectangle
 
 from pt_helpers.plot.image import to_image
 
+from .widget import ExplorerBox, figure_png
+
 __all__ = ["DEFAULT_KERNEL", "classic_kernels", "gaussian_kernel", "kernel_choices", "conv_output_size",
-           "output_size_formula", "apply_kernel", "conv_figure", "figure_png", "conv_explorer"]
+           "output_size_formula", "apply_kernel", "conv_figure", "conv_explorer"]
 
 ImageLike = torch.Tensor | np.ndarray
 
@@ -189,17 +190,7 @@ def conv_figure(image: ImageLike, kernel: str | torch.Tensor = DEFAULT_KERNEL, *
     return fig
 
 
-def figure_png(fig: Figure, *, dpi: float = 80) -> bytes:
-    """A figure as PNG bytes, for an ``ipywidgets.Image`` (what every explorer shows and redraws).
-
-    Fast zlib compression (level 1): a redraw spends its time drawing, not squeezing a few kilobytes.
-    """
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
-
-
-def conv_explorer(image: ImageLike, *, filters: torch.Tensor | None = None) -> widgets.VBox:
+def conv_explorer(image: ImageLike, *, filters: torch.Tensor | None = None) -> ExplorerBox:
     """The convolution explorer of lesson 05: kernel menu, stride / padding / dilation sliders, the figure.
 
     Args:
@@ -233,4 +224,5 @@ def conv_explorer(image: ImageLike, *, filters: torch.Tensor | None = None) -> w
     for control in (kernel, *sliders.values()):
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([kernel]), widgets.HBox(list(sliders.values())), formula, picture])
+    return ExplorerBox([widgets.HBox([kernel]), widgets.HBox(list(sliders.values())), formula, picture],
+                       title="Convolution explorer")

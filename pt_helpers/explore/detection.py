@@ -30,10 +30,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from pt_helpers.explore.conv import figure_png
 from pt_helpers.plot.image import to_image
 from pt_helpers.voc import Detections, Objects, match_detections, precision_recall, voc_ap
 from pt_helpers.voc.matching import ground_truth
+
+from .widget import ExplorerBox, figure_png
 
 __all__ = ["DetectionMatches", "match_all", "detection_counts", "class_curves", "detection_figure",
            "detection_explorer"]
@@ -224,7 +225,7 @@ def detection_figure(m: DetectionMatches, images: Any, *, classes: Sequence[str]
 
 def detection_explorer(detections: Sequence[Sequence[Any]], annotations: Mapping[str, Any], images: Any, *,
                        classes: Sequence[str], iou_thresh: float = 0.5, score_thresh: float = 0.3,
-                       image: int = 0) -> widgets.VBox:
+                       image: int = 0) -> ExplorerBox:
     """The lesson 09 explorer: IoU and score thresholds, class and canvas; PR curve, AP and boxes redraw.
 
     Args:
@@ -260,4 +261,5 @@ def detection_explorer(detections: Sequence[Sequence[Any]], annotations: Mapping
     for w in (iou_w, score_w, image_w, cls_w):
         w.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([iou_w, score_w]), widgets.HBox([cls_w, image_w]), picture])
+    return ExplorerBox([widgets.HBox([iou_w, score_w]), widgets.HBox([cls_w, image_w]), picture],
+                       title="Detection explorer")

@@ -17,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from torch.optim import lr_scheduler as S
 
-from .conv import figure_png
+from .widget import ExplorerBox, figure_png
 
 __all__ = ["SCHEDULES", "plateau_loss", "make_scheduler", "lr_curve", "schedule_call", "schedule_figure",
            "schedule_explorer"]
@@ -174,7 +174,7 @@ def _controls() -> dict[str, dict[str, widgets.ValueWidget]]:
     }
 
 
-def schedule_explorer(*, steps: int = 30, lr: float = 0.1, schedules: Sequence[str] = tuple(SCHEDULES)) -> widgets.VBox:
+def schedule_explorer(*, steps: int = 30, lr: float = 0.1, schedules: Sequence[str] = tuple(SCHEDULES)) -> ExplorerBox:
     """The schedule explorer of lesson 05: pick a schedule, move its parameters, watch lr over the steps.
 
     Args:
@@ -221,4 +221,5 @@ def schedule_explorer(*, steps: int = 30, lr: float = 0.1, schedules: Sequence[s
         for control in group.values():
             control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([choice, n_steps]), params_box, line, picture])
+    return ExplorerBox([widgets.HBox([choice, n_steps]), params_box, line, picture],
+                       title="Learning-rate schedule explorer")

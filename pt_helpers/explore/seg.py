@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from pt_helpers.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from pt_helpers.plot.seg import SEG_PALETTE, mask_overlays
 
-from .conv import figure_png
+from .widget import ExplorerBox, figure_png
 
 __all__ = ["class_pixels", "canvas_scores", "segmentation_figure", "segmentation_explorer"]
 
@@ -111,7 +111,7 @@ def segmentation_figure(images: ArrayLike, masks: ArrayLike, preds: ArrayLike, *
 
 
 def segmentation_explorer(images: ArrayLike, masks: ArrayLike, preds: ArrayLike, *,
-                          class_names: Sequence[str]) -> widgets.VBox:
+                          class_names: Sequence[str]) -> ExplorerBox:
     """The segmentation browser of lesson 07: step through canvases, pick a class to highlight.
 
     Args: as :func:`segmentation_figure` (all N canvases; the widget shows one at a time).
@@ -148,4 +148,4 @@ def segmentation_explorer(images: ArrayLike, masks: ArrayLike, preds: ArrayLike,
     canvas.observe(redraw, names="value")
     chosen.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([back, forward, canvas, chosen]), line, picture])
+    return ExplorerBox([widgets.HBox([back, forward, canvas, chosen]), line, picture], title="Segmentation explorer")
