@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
+    nb.metadata.pop("widgets", None)  # state saved by earlier runs
+    # store_widget_state=False: a widget's saved output is its plain-text copy (the finished progress bar, the
+    # explorer's "run the cell in JupyterLab" line) beside the static figure the lesson shows; the widgets' own
+    # state (the explorers' PNGs, ~100 KB) would only serve a widget manager, which the course never loads.
+    client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False, store_widget_state=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
