@@ -10,7 +10,8 @@ one; here each step runs once over all of them:
   once, and "the box was already taken" becomes "this box occurs earlier in the sorted list"
   (each box's first claim: one ``np.minimum.at``).
 
-The match rule is :func:`is_match`, the only place that compares an IoU with the threshold.
+The match rule is :func:`is_match`, the only place in :mod:`.metric`, :mod:`.all_boxes` and here that
+compares an IoU with the threshold (the loops of :mod:`.reference` keep their originals' own ``>``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def overlaps(bb: np.ndarray, gt: np.ndarray, off: float) -> np.ndarray:
 
 
 def is_match(iou: Any, iou_thresh: float) -> Any:
-    """The match rule: py-faster-rcnn's strict ``IoU > iou_thresh`` (elementwise on arrays)."""
+    """The match rule: py-faster-rcnn's strict ``IoU > iou_thresh`` (elementwise on arrays).
+
+    The official devkit (``VOCevaldet.m``) matches at ``IoU >= iou_thresh``; the two differ only on ties.
+    """
     return iou > iou_thresh
 
 
