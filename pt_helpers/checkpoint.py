@@ -22,17 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = [
-    "save_checkpoint",
-    "load_checkpoint",
-    "capture_rng",
-    "restore_rng",
-    "loader_generators",
-    "save_model",
-    "load_model",
-    "load_partial",
-    "LoadReport",
-]
+__all__ = ["save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "loader_generators", "save_model",
+           "load_model", "load_partial", "LoadReport"]
 
 CHECKPOINT_FORMAT = "pt_helpers.checkpoint/1"
 MODEL_FORMAT = "pt_helpers.model/1"
@@ -62,6 +53,11 @@ def _safe_load(path: PathLike, map_location: Any = "cpu") -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save's zip archive, or a legacy pickle
+        raise ValueError(f"{path}: not a PyTorch checkpoint (" + ("the file is empty" if not head else
+                         f"torch.save writes a zip archive; this file starts with {head!r}") + ")")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -69,6 +65,9 @@ def _safe_load(path: PathLike, map_location: Any = "cpu") -> Any:
             f"{path}: torch.load(weights_only=True) refused it: it holds pickled Python objects "
             "(typically a whole model saved with torch.save(model, ...)). Save model.state_dict() "
             "instead; load such a file with weights_only=False only if you trust who made it.") from err
+    except (RuntimeError, OSError, EOFError, KeyError) as err:  # what torch raises for a cut or damaged archive
+        raise ValueError(f"{path}: looks like a PyTorch checkpoint but could not be read: truncated or damaged "
+                         f"(an interrupted save or copy?): {type(err).__name__}: {err}") from err
 
 
 # ---------------------------------------------------------------- RNG states

@@ -341,3 +341,24 @@ def test_load_partial_accepts_a_checkpoint_dict_and_a_path(tmp_path):
 def test_module_all_is_public_api():
     assert set(ck.__all__) >= {"save_checkpoint", "load_checkpoint", "load_partial", "LoadReport",
                                "capture_rng", "restore_rng", "save_model", "load_model"}
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"just my notes\n", ["not a PyTorch checkpoint", "notes.pt"]),
+    (b"", ["not a PyTorch checkpoint", "empty"]),
+])
+def test_load_model_names_a_file_that_is_no_checkpoint(tmp_path, content, words):
+    path = tmp_path / "notes.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        load_model(path, FashionCNN)
+    for w in words:
+        assert w in str(info.value), str(info.value)
+
+
+def test_load_model_names_a_truncated_checkpoint(tmp_path):
+    whole = save_model(tmp_path / "cnn.pt", FashionCNN())
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(whole.read_bytes()[:4000])
+    with pytest.raises(ValueError, match="cut.pt.*truncated or damaged"):
+        load_model(cut, FashionCNN)
