@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import platform
 import random
@@ -170,6 +171,11 @@ def record_result(lesson: str, metric: str, value: float, seconds: float) -> dic
         seconds = float(seconds)
     except (TypeError, ValueError) as err:
         raise ValueError(f"record_result: value and seconds must be numbers, got {value!r}, {seconds!r}") from err
+    if not math.isfinite(value):  # json.dumps would write NaN, which is not JSON, and a README would show it
+        raise ValueError(f"record_result({lesson!r}, {metric!r}): the value is {value}, not a finite number; the "
+                         "run that measured it failed (a training that diverged?): fix it before recording")
+    if not math.isfinite(seconds):
+        raise ValueError(f"record_result({lesson!r}, {metric!r}): seconds is {seconds}, not a finite number")
     line = {"lesson": lesson, "metric": metric, "value": round(value, 6), "seconds": round(seconds, 1)}
     print("RESULT " + json.dumps(line))
     record = dict(

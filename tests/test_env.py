@@ -183,6 +183,10 @@ def test_record_result_prints_one_line_and_appends_jsonl(course_data, capsys, mo
     (dict(lesson="05", metric=None, value=1, seconds=1), "metric"),
     (dict(lesson="05", metric="m", value="high", seconds=1), "value"),
     (dict(lesson="05", metric="m", value=1, seconds=None), "seconds"),
+    (dict(lesson="05_cnn", metric="cnn_test_accuracy", value=float("nan"), seconds=1),
+     "05_cnn.*cnn_test_accuracy.*nan.*diverged"),
+    (dict(lesson="05_cnn", metric="m", value=torch.tensor(float("inf")), seconds=1), "05_cnn.*inf"),
+    (dict(lesson="05_cnn", metric="m", value=0.9, seconds=float("nan")), "seconds.*nan"),
 ])
 def test_record_result_rejects_bad_input(course_data, kwargs, match):
     with pytest.raises(ValueError, match=match):
