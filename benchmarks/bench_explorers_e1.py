@@ -32,21 +32,13 @@ from pt_helpers.env import data_dir
 from pt_helpers.explore.conv import conv_explorer
 from pt_helpers.explore.schedules import schedule_explorer
 from pt_helpers.explore.seg import segmentation_explorer
+from pt_helpers.explore.widget import controls
 from pt_helpers.models.cnn import FashionCNN
 from pt_helpers.models.unet import UNet
 
 Change = tuple[str, Callable[[], None]]
 
 
-def controls(box: widgets.Widget) -> dict[str, widgets.Widget]:
-    """The displayed descendants of an explorer by description (Image and HTML by type name)."""
-    found: dict[str, widgets.Widget] = {}
-    stack = [box]
-    while stack:
-        w = stack.pop()
-        stack.extend(getattr(w, "children", ()))
-        found[getattr(w, "description", "") or type(w).__name__] = w
-    return found
 
 
 def setter(box: widgets.Widget, name: str, *values: Any) -> Change:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from conftest import chromium_path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 CHROMIUM_ARGS = [
@@ -24,11 +25,7 @@ CHROMIUM_ARGS = [
 
 
 def chromium_executable() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+    return chromium_path()  # conftest.py's: one place that knows the browser's names
 
 
 @dataclass

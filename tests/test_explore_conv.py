@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
@@ -20,23 +19,13 @@ from pt_helpers.explore.conv import (
     kernel_choices,
     output_size_formula,
 )
-from pt_helpers.explore.widget import figure_png
+from pt_helpers.explore.widget import controls, figure_png
 
 
 def _image(h: int = 28, w: int = 28, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, (h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
 
 
-def _controls(box: widgets.Widget) -> dict[str, widgets.Widget]:
-    """Every descendant widget by its description (controls), plus the Image and HTML by type name."""
-    found: dict[str, widgets.Widget] = {}
-    stack = [box]
-    while stack:
-        w = stack.pop()
-        stack.extend(getattr(w, "children", ()))
-        key = getattr(w, "description", "") or type(w).__name__
-        found[key] = w
-    return found
 
 
 @pytest.mark.parametrize("h", [5, 28, 29])
@@ -149,7 +138,7 @@ def test_conv_figure_non_square_and_kernel_too_large():
 def test_explorer_builds_without_a_kernel_and_redraws_on_change():
     filters = torch.randn(8, 1, 3, 3)
     box = conv_explorer(_image(), filters=filters)
-    c = _controls(box)
+    c = controls(box)
     assert {"kernel", "stride", "padding", "dilation", "Image", "HTML"} <= set(c)
     assert "trained filter 7" in c["kernel"].options
     first = c["Image"].value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import ipywidgets as widgets
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -18,18 +17,7 @@ from pt_helpers.explore.schedules import (
     schedule_explorer,
     schedule_figure,
 )
-from pt_helpers.explore.widget import figure_png
-
-
-def _controls(box: widgets.Widget) -> dict[str, widgets.Widget]:
-    """Every displayed descendant by its description, plus the Image and HTML by type name."""
-    found: dict[str, widgets.Widget] = {}
-    stack = [box]
-    while stack:
-        w = stack.pop()
-        stack.extend(getattr(w, "children", ()))
-        found[getattr(w, "description", "") or type(w).__name__] = w
-    return found
+from pt_helpers.explore.widget import controls, figure_png
 
 
 @pytest.mark.parametrize("step_size, gamma", [(10, 0.5), (3, 0.9), (1, 0.1)])
@@ -105,7 +93,7 @@ def test_schedule_figure_draws_the_curve_and_names_its_numbers():
 
 def test_explorer_builds_swaps_controls_and_redraws():
     box = schedule_explorer()
-    c = _controls(box)
+    c = controls(box)
     assert {"schedule", "steps", "step_size", "gamma", "Image", "HTML"} <= set(c) and "T_max" not in c
     first = c["Image"].value
     assert first == figure_png(schedule_figure())  # the static figure a notebook shows is the default view
@@ -113,7 +101,7 @@ def test_explorer_builds_swaps_controls_and_redraws():
     c["gamma"].value = 0.25
     assert "gamma=0.25" in c["HTML"].value and c["Image"].value != first
     c["schedule"].value = "CosineAnnealingLR"
-    c = _controls(box)
+    c = controls(box)
     assert "T_max" in c and "step_size" not in c and "CosineAnnealingLR(T_max=30" in c["HTML"].value
     before = c["Image"].value
     c["T_max"].value = 10
@@ -125,7 +113,7 @@ def test_explorer_builds_swaps_controls_and_redraws():
 
 def test_explorer_reports_bad_milestones_and_keeps_the_image():
     box = schedule_explorer(schedules=["MultiStepLR"])
-    c = _controls(box)
+    c = controls(box)
     before = c["Image"].value
     c["milestones"].value = "5, ten"
     assert "milestones" in c["HTML"].value and "ten" in c["HTML"].value and c["Image"].value == before

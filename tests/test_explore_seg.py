@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import ipywidgets as widgets
 import matplotlib.colors as mcolors
 import numpy as np
 import pytest
@@ -13,20 +12,9 @@ from matplotlib.figure import Figure
 
 from pt_helpers.canvas import CANVAS_CLASSES
 from pt_helpers.explore.seg import canvas_scores, class_pixels, segmentation_explorer, segmentation_figure
-from pt_helpers.explore.widget import figure_png
+from pt_helpers.explore.widget import controls, figure_png
 from pt_helpers.metrics import confusion_matrix, iou_per_class
 from pt_helpers.plot.seg import SEG_PALETTE
-
-
-def _controls(box: widgets.Widget) -> dict[str, widgets.Widget]:
-    """Every descendant widget by its description, plus the Image and HTML by type name."""
-    found: dict[str, widgets.Widget] = {}
-    stack = [box]
-    while stack:
-        w = stack.pop()
-        stack.extend(getattr(w, "children", ()))
-        found[getattr(w, "description", "") or type(w).__name__] = w
-    return found
 
 
 def _data(n: int = 4, size: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -104,7 +92,7 @@ def test_figure_rejects_bad_index_and_class():
 def test_explorer_steps_through_canvases_and_highlights_a_class():
     images, masks, preds = _data()
     box = segmentation_explorer(images, masks, preds, class_names=CANVAS_CLASSES)
-    c = _controls(box)
+    c = controls(box)
     assert {"previous", "next", "canvas", "class", "Image", "HTML"} <= set(c)
     first = c["Image"].value
     assert first == figure_png(segmentation_figure(images, masks, preds, class_names=CANVAS_CLASSES))  # default view

@@ -106,6 +106,16 @@ def open_notebook(page, base: str, path: str) -> None:
     page.wait_for_function(f"{NB}?.context?.path?.endsWith('{name}') && {KERNEL_IDLE}", timeout=90_000)
 
 
+def run_scratch(page, base: str, name: str, selector: str):
+    """Open scratch/<name>.ipynb, Run All, wait for ``selector`` inside its outputs; the locator and the panel id."""
+    open_notebook(page, base, f"scratch/{name}.ipynb")
+    panel = page.evaluate(f"() => {CUR}.id")
+    run_all(page, timeout_s=120)
+    found = page.locator(f"#{panel} .jp-OutputArea {selector}")
+    found.first.wait_for(timeout=30_000)
+    return found, panel
+
+
 def run_all(page, timeout_s: float = 240) -> None:
     """Run → Run All Cells, through the menu bar; wait until every code cell has an execution count."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -173,11 +183,7 @@ def test_a_workbook_exercise_answered_in_the_browser(lab, tmp_path):
 def test_a_training_cell_draws_its_progress_bar_as_a_widget(lab, tmp_path):
     """fit's bar is an ipywidgets progress bar in JupyterLab (not tqdm's text fallback), and it ends full."""
     with offline_page() as (page, traffic):
-        open_notebook(page, lab, "scratch/progress.ipynb")
-        panel = page.evaluate(f"() => {CUR}.id")
-        run_all(page, timeout_s=120)
-        bar = page.locator(f"#{panel} .jp-OutputArea .widget-hprogress .progress-bar")
-        bar.first.wait_for(timeout=30_000)
+        bar, panel = run_scratch(page, lab, "progress", ".widget-hprogress .progress-bar")
         label = page.locator(f"#{panel} .jp-OutputArea .widget-html-content").all_inner_texts()
         screenshot(page, "lab_fit_progress_widget.png", tmp_path)
         text = page.inner_text(f"#{panel} .jp-OutputArea")
@@ -192,11 +198,7 @@ def test_moving_an_explorer_slider_redraws_its_figure(lab, tmp_path):
     """Lesson 05's convolution explorer as a learner uses it: the stride slider moved to 2 redraws the map and
     the output-size formula."""
     with offline_page() as (page, traffic):
-        open_notebook(page, lab, "scratch/explorer.ipynb")
-        panel = page.evaluate(f"() => {CUR}.id")
-        run_all(page, timeout_s=120)
-        picture = page.locator(f"#{panel} .jp-OutputArea img.widget-image")
-        picture.first.wait_for(timeout=30_000)
+        picture, panel = run_scratch(page, lab, "explorer", "img.widget-image")
         before = picture.first.get_attribute("src")
         formula_before = page.inner_text(f"#{panel} .jp-OutputArea .widget-html-content")
         stride = page.locator(f"#{panel} .widget-slider").filter(has_text="stride").locator(".noUi-handle")

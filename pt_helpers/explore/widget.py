@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-__all__ = ["figure_png", "ExplorerBox"]
+__all__ = ["figure_png", "ExplorerBox", "controls"]
 
 
 def figure_png(fig: Figure, *, dpi: float = 80) -> bytes:
@@ -35,3 +35,15 @@ class ExplorerBox(widgets.VBox):
 
     def __repr__(self) -> str:  # ipywidgets keeps at most 110 characters of it
         return f"{self.explorer_title}: interactive, run the cell in JupyterLab (the figure above is its first view)"
+
+
+def controls(box: widgets.Widget) -> dict[str, widgets.Widget]:
+    """An explorer's widgets by their description (``"stride"``, ``"kernel"``), the ``Image`` and ``HTML`` by type
+    name: how a test or a benchmark (or a curious learner) turns a knob without a browser."""
+    found: dict[str, widgets.Widget] = {}
+    stack = [box]
+    while stack:
+        w = stack.pop()
+        stack.extend(getattr(w, "children", ()))
+        found[getattr(w, "description", "") or type(w).__name__] = w
+    return found
