@@ -26,6 +26,7 @@ def test_every_section_is_parsed():
     ("tensor([[1., 2.],\n        [3., 4.]], grad_fn=<AddBackward0>)",
      "tensor([[1., 2.],\n        [3., 4.]],\n       device='cuda:0', grad_fn=<AddBackward0>)"),
     ("tensor([1, 2], dtype=torch.int32)", "tensor([1, 2], device='cuda:1', dtype=torch.int32)"),
+    ("tensor([1., 2.])", "tensor([1., 2.], device='mps:0')"),  # Apple's GPU on a learner's Mac
 ])
 def test_cuda_tensor_reprs_match_cpu(cpu, cuda):
     assert sanitize(cuda) == sanitize(cpu)
@@ -42,6 +43,7 @@ def test_real_cpu_repr_is_left_alone():
     ("epoch 1/3 [00:12<00:00, 3.2it/s]", "epoch 1/3 [00:03<00:00, 9.9it/s]"),
     ("took 12.5 s", "took 0.8 s"),
     ("saved /home/ana/workbook/data/x.pt", "saved /tmp/c/data/x.pt"),
+    ("device: mps:0", "device: cuda:0"),
 ])
 def test_machine_specific_values_are_replaced(a, b):
     assert sanitize(a) == sanitize(b)
