@@ -26,14 +26,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from pt_helpers import paths  # noqa: E402  standard library only: the search order, before the venv exists
+
 VENV = ROOT / ".venv"
 STAMP_INPUTS = ("requirements.txt", "pyproject.toml", "jupyter/overrides.json")
 VISDOM_ASSET_INPUTS = ("scripts/visdom_assets.py", "pt_helpers/monitor/assets.py")  # the pinned asset table
 SUPPORTED = ((3, 11), (3, 13))
 KERNEL = ("python3", "Python 3 (PyTorch Workbook)")
-FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte")
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
          "--nbval-cell-timeout=900"]
 
@@ -128,11 +128,9 @@ def provision_visdom_assets(python: Path, venv: Path = VENV, root: Path = ROOT) 
         stamp.write_text(f"skipped {table}\n")
 
 
-def fashion_mnist_found(root: Path = ROOT, debian_dir: Path = DEBIAN_DIR) -> bool:
-    env = os.environ.get("PT_DATA_DIR")
-    places = [Path(env)] if env else []
-    places += [debian_dir, root / "data" / "FashionMNIST" / "raw"]
-    return any(all(any(p.glob(f"{name}*")) for name in FASHION_FILES) for p in places if p.is_dir())
+def fashion_mnist_found() -> bool:
+    """Fashion-MNIST is where the lessons look (``pt_helpers.paths``: $PT_DATA_DIR, Debian package, data/)."""
+    return paths.locate_fashion_mnist() is not None
 
 
 def data_advice(system: str = platform.system(), apt: bool = shutil.which("apt-get") is not None,
@@ -147,8 +145,8 @@ def data_advice(system: str = platform.system(), apt: bool = shutil.which("apt-g
     return f"Fashion-MNIST: not found ({system} has no Debian package): {copy}"
 
 
-def check_data(root: Path = ROOT) -> None:
-    if fashion_mnist_found(root):
+def check_data() -> None:
+    if fashion_mnist_found():
         print("Fashion-MNIST: found", flush=True)
         return
     advice = data_advice()
@@ -175,7 +173,7 @@ def setup(venv: Path = VENV, root: Path = ROOT) -> Path:
         install_packages(python, root)
         (venv / ".installed").write_text(stamp_hash(root) + "\n")
     provision_visdom_assets(python, venv, root)
-    check_data(root)
+    check_data()
     return python
 
 

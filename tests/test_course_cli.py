@@ -66,11 +66,12 @@ def test_data_advice_names_what_to_do_on_each_system():
 
 def test_fashion_mnist_found_in_pt_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PT_DATA_DIR", str(tmp_path))
-    empty = tmp_path / "nothing"
-    assert not course.fashion_mnist_found(tmp_path / "no-checkout", debian_dir=empty)
-    for name in course.FASHION_FILES:
+    monkeypatch.setenv("PT_COURSE_DATA", str(tmp_path / "course-data"))  # no unpacked copy there
+    monkeypatch.setattr(course.paths, "DEBIAN_DIR", tmp_path / "nothing")  # nor a Debian package
+    assert not course.fashion_mnist_found()
+    for name in course.paths.FASHION_MNIST_FILES:
         (tmp_path / f"{name}.gz").write_bytes(b"")
-    assert course.fashion_mnist_found(tmp_path / "no-checkout", debian_dir=empty)
+    assert course.fashion_mnist_found()
 
 
 def test_lab_command_is_loopback_without_news_or_update_check():

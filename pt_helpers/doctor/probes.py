@@ -169,9 +169,9 @@ def probe_tensorrt() -> dict[str, Any]:
 
 
 def probe_data() -> dict[str, Any]:
-    """Where Fashion-MNIST would be read from (``pt_helpers.data.locate_fashion_mnist``), or why not."""
+    """Where Fashion-MNIST would be read from (``pt_helpers.paths.locate_fashion_mnist``), or why not."""
     try:
-        from ..data import locate_fashion_mnist
+        from ..paths import locate_fashion_mnist  # standard library only: works when torch is broken
 
         found = locate_fashion_mnist()
     except Exception as err:  # noqa: BLE001
