@@ -79,7 +79,7 @@ ORT_TENSORRT: tuple[dict[str, str], ...] = (
     {"ort": "1.18", "tensorrt": "10.0", "cuda": "11.8, 12.0-12.6", "note": ""},
     {"ort": "1.17", "tensorrt": "8.6", "cuda": "11.8, 12.0-12.6", "note": "the first release with CUDA 12 packages"},
     {"ort": "1.15-1.16", "tensorrt": "8.6", "cuda": "11.8", "note": "CUDA 11.8 only"},
-    {"ort": "1.14", "tensorrt": "8.5", "cuda": "11.6", "note": "the newest row of the seed note's table"},
+    {"ort": "1.14", "tensorrt": "8.5", "cuda": "11.6", "note": "the newest row of note A's table"},
     {"ort": "1.12-1.13", "tensorrt": "8.4", "cuda": "11.4", "note": ""},
     {"ort": "1.11", "tensorrt": "8.2", "cuda": "11.4", "note": ""},
     {"ort": "1.9-1.10", "tensorrt": "8.0", "cuda": "11.4", "note": ""},
