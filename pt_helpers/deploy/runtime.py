@@ -1,4 +1,4 @@
-"""ONNX Runtime sessions that say which providers really run, parity with eager PyTorch, and latency.
+"""ONNX Runtime sessions that say which providers initialised, parity with eager PyTorch, and latency.
 
 Taught in notebooks/10_deploy.ipynb. onnxruntime-gpu lists the CUDA and TensorRT providers whether or
 not their libraries and a GPU are present; a session silently falls back to the CPU. ``ort_session``
@@ -44,17 +44,44 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
         optimized_model_path: also write the graph after ONNX Runtime's optimisations to this file.
         verbose: print one line: the providers that run, and each requested one that fell back and why.
     Returns:
-        The session. ``session.get_providers()`` lists the providers that really run;
-        ``session.fallbacks`` maps each requested provider that does not run to the reason.
+        The session. ``session.get_providers()`` lists the providers the session registered (those that
+        initialised), in priority order: ONNX Runtime then gives each node to the first of them that can
+        run it, so a GPU provider in that list need not run every node (:func:`.placement.node_placement`
+        shows which provider runs each one). ``session.fallbacks`` maps each requested provider that did
+        not initialise to the reason.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"ort_session: no ONNX file at {path}")
+    so = _session_options(threads=threads, optimization=optimization, optimized_model_path=optimized_model_path)
+    session = _open_session(path, prefer, so)
+    if verbose:
+        line = f"ONNX Runtime {onnxruntime.__version__} runs {Path(path).name} on {', '.join(session.get_providers())}"
+        if session.fallbacks:
+            line += "; fell back from " + "; ".join(f"{k} ({v})" for k, v in session.fallbacks.items())
+        print(line)
+    return session
+
+
+def _session_options(*, threads: int | None = None, optimization: str = "all",
+                    optimized_model_path: str | Path | None = None) -> onnxruntime.SessionOptions:
+    """The ``SessionOptions`` of :func:`ort_session` (threads, optimisation level, optimised-graph file)."""
     if optimization not in OPTIMIZATION_LEVELS:
         raise ValueError(f"ort_session(optimization={optimization!r}): expected one of {sorted(OPTIMIZATION_LEVELS)}")
     threads = torch.get_num_threads() if threads is None else threads
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"ort_session(threads={threads!r}): expected a positive int")
+    so = onnxruntime.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.graph_optimization_level = OPTIMIZATION_LEVELS[optimization]
+    if optimized_model_path is not None:
+        so.optimized_model_filepath = str(optimized_model_path)
+    return so
+
+
+def _open_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]],
+                 so: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+    """:func:`ort_session` without the printed line: skip providers not built in, record why others fell back."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ort_session: no ONNX file at {path}")
     requested = [(p, {}) if isinstance(p, str) else (p[0], dict(p[1])) for p in prefer]
     available = onnxruntime.get_available_providers()
     fallbacks = {name: f"not built into {_package_text()} (it offers {', '.join(available)})"
@@ -63,22 +90,12 @@ def ort_session(path: str | Path, prefer: Sequence[str | tuple[str, dict]] = DEF
     if any(name in _GPU_PROVIDERS for name, _ in use) and hasattr(onnxruntime, "preload_dlls"):
         with capture_output():  # CUDA/cuDNN from the nvidia-* wheels torch installed (ORT >= 1.21)
             onnxruntime.preload_dlls()
-    so = onnxruntime.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.graph_optimization_level = OPTIMIZATION_LEVELS[optimization]
-    if optimized_model_path is not None:
-        so.optimized_model_filepath = str(optimized_model_path)
     with capture_output() as cap:
         session = onnxruntime.InferenceSession(str(path), sess_options=so, providers=[n for n, _ in use],
                                                provider_options=[o for _, o in use])
     active = session.get_providers()
     fallbacks.update({name: provider_failure_reason(name, cap.log()) for name, _ in use if name not in active})
     session.fallbacks = fallbacks
-    if verbose:
-        line = f"ONNX Runtime {onnxruntime.__version__} runs {path.name} on {', '.join(active)}"
-        if fallbacks:
-            line += "; fell back from " + "; ".join(f"{k} ({v})" for k, v in fallbacks.items())
-        print(line)
     return session
 
 
