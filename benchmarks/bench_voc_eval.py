@@ -5,7 +5,8 @@ Usage (2 cores are shared: take the CPU lock):
     flock /tmp/pt-workbook-cpu.lock .venv/bin/python benchmarks/bench_voc_eval.py [--images 3000] [--repeat 5]
         [--phases] [--profile]
 
-Baselines (pt_helpers.voc.reference), both with the same results as voc_eval:
+Baselines (pt_helpers.voc.reference), both with the same results as voc_eval(..., match="py-faster-rcnn"),
+their match rule (IoU > 0.5; voc_eval's default, the official devkit's IoU >= 0.5, differs only on ties):
 - ``voc_eval_loop``: py-faster-rcnn's ``voc_eval.py``, the code the source note walks through: a Python loop
   over detections that calls NumPy on each detection's boxes;
 - ``voc_eval_python``: the same loop in plain Python (scalar IoU on floats, no NumPy per detection).
@@ -48,6 +49,7 @@ from pt_helpers.voc import Detections, Objects, precision_recall, voc_ap, voc_ev
 from pt_helpers.voc.matching import descending, greedy_match, ground_truth, image_rows
 from pt_helpers.voc.reference import voc_eval_loop, voc_eval_python
 
+PFR = "py-faster-rcnn"  # the baselines' match rule (IoU > 0.5): voc_eval is compared under it
 CLASSES = ("cat", "dog", "bird", "boat")
 REGIMES = {"sparse": 10, "busy": 100}
 
@@ -110,7 +112,7 @@ def phases(annotations: dict, cols: dict[str, Detections], dets: dict[str, list]
             ("2b. image rows + sort by score", lambda: state.update(
                 idx=image_rows(state["gt"].index, cols[c].image_ids), order=descending(cols[c].scores))),
             ("3. greedy_match (vectorised)", lambda: state.update(m=greedy_match(
-                state["idx"][state["order"]], cols[c].boxes[state["order"]], state["gt"]))),
+                state["idx"][state["order"]], cols[c].boxes[state["order"]], state["gt"], match=PFR))),
             ("4-5. precision_recall + voc_ap", lambda: voc_ap(*precision_recall(
                 state["m"]["tp"], state["m"]["fp"], state["gt"].npos))),
         ]
@@ -143,11 +145,11 @@ def run_regime(name: str, args: argparse.Namespace) -> bool:
     calls = {
         "py-faster-rcnn loop, tuples": lambda c: voc_eval_loop(dets[c], annotations, c),
         "plain-Python loop, tuples": lambda c: voc_eval_python(dets[c], annotations, c),
-        "voc_eval, tuples": lambda c: voc_eval(dets[c], annotations, c),
+        "voc_eval, tuples": lambda c: voc_eval(dets[c], annotations, c, match=PFR),
         "py-faster-rcnn loop, columns": lambda c: voc_eval_loop(cols[c], annotations, c),
         "plain-Python loop, columns": lambda c: voc_eval_python(cols[c], annotations, c),
-        "voc_eval, columns": lambda c: voc_eval(cols[c], annotations, c),
-        "voc_eval, columns + Objects": lambda c: voc_eval(cols[c], objects, c),
+        "voc_eval, columns": lambda c: voc_eval(cols[c], annotations, c, match=PFR),
+        "voc_eval, columns + Objects": lambda c: voc_eval(cols[c], objects, c, match=PFR),
     }
     t, res = time_all(calls, args.repeat)
     t["voc_eval, columns + Objects"] += t_read
@@ -174,7 +176,8 @@ def run_regime(name: str, args: argparse.Namespace) -> bool:
         phases(annotations, cols, dets, args.repeat)
     if args.profile:
         prof = cProfile.Profile()
-        prof.runcall(lambda: [voc_eval(dets[c], annotations, c) for c in CLASSES for _ in range(args.repeat)])
+        prof.runcall(lambda: [voc_eval(dets[c], annotations, c, match=PFR) for c in CLASSES
+                              for _ in range(args.repeat)])
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(10)
         print("  cProfile of voc_eval (tuples), by own time:\n" + out.getvalue())

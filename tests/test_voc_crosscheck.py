@@ -5,8 +5,8 @@ What differs, and how each test isolates it:
 - interpolation: COCO averages the precision envelope at 101 recall points (0, 0.01, ..., 1);
   VOC2010+ integrates the envelope exactly, VOC2007 samples 11 points;
 - pixels: COCO boxes are continuous (no +1): compare with ``pixel_offset=0``;
-- matching: COCO lets a detection fall back to its best *unmatched* box and matches at IoU >= 0.5;
-  the devkit takes the best box (taken -> FP) and needs IoU > 0.5;
+- matching: COCO lets a detection fall back to its best *unmatched* box; the devkit takes the best box
+  (taken -> FP). Both match at IoU >= 0.5 (voc_eval's default; py-faster-rcnn's copy needs IoU > 0.5);
 - difficult: COCO has no "difficult" (its ``iscrowd`` regions are matched differently).
 On data where the matching cannot differ (separated objects, no difficult, continuous scores), the
 TP/FP sequence is the same, so COCO's AP computed from *our* recall/precision equals torchmetrics'

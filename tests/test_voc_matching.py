@@ -43,6 +43,11 @@ def test_check_options():
         check_options(2)
     with pytest.raises(ValueError, match="iou_thresh"):
         check_options(1, 1.0)
+    check_options(1, 0.5, "devkit")
+    check_options(1, 0.5, "py-faster-rcnn")
+    for bad in (">", "strict", None, True):
+        with pytest.raises(ValueError, match="match=.*'devkit'.*'py-faster-rcnn'"):
+            check_options(1, 0.5, bad)
 
 
 def test_overlaps_by_hand_and_the_empty_box_case():
@@ -57,10 +62,15 @@ def test_overlaps_by_hand_and_the_empty_box_case():
     assert math.isnan(overlaps(point, point, 0.0))
 
 
-def test_is_match_is_strict():
-    iou = np.array([0.49, 0.5, 0.51])
-    assert is_match(iou, 0.5).tolist() == [False, False, True]
-    assert is_match(0.5, 0.5) is False and is_match(0.7, 0.5) is True
+def test_is_match_devkit_by_default_and_py_faster_rcnn_on_request():
+    # the official devkit (VOCevaldet.m): ovmax >= minoverlap; py-faster-rcnn's voc_eval.py: ovmax > ovthresh
+    iou = np.array([0.49, 0.5, 0.51, np.nan, -np.inf])
+    assert is_match(iou, 0.5).tolist() == [False, True, True, False, False]
+    assert is_match(iou, 0.5, "devkit").tolist() == [False, True, True, False, False]
+    assert is_match(iou, 0.5, "py-faster-rcnn").tolist() == [False, False, True, False, False]
+    assert bool(is_match(0.5, 0.5)) is True and bool(is_match(0.5, 0.5, "py-faster-rcnn")) is False
+    with pytest.raises(ValueError, match="match='>'"):
+        is_match(iou, 0.5, ">")
 
 
 def test_objects_from_annotations_all_and_one_class():
@@ -122,15 +132,16 @@ def test_image_rows_names_the_unknown_image():
         image_rows({"a": 0}, [["a"]])  # unhashable
 
 
-def loop_match(img_idx, boxes, gt, iou_thresh, off):
-    """The devkit's loop over detections, written out (NumPy max/argmax per detection, as voc_eval.py)."""
+def loop_match(img_idx, boxes, gt, iou_thresh, off, match="devkit"):
+    """The devkit's loop over detections, written out (NumPy max/argmax per detection, as voc_eval.py);
+    ``match``: ``>=`` (the official devkit) or ``>`` (py-faster-rcnn's voc_eval.py)."""
     taken = np.zeros(len(gt.boxes), dtype=bool)
     out = {k: [] for k in ("iou", "gt_index", "tp", "fp", "ignored")}
     for i, bb in zip(img_idx, boxes):
         s, n = gt.start[i], gt.counts[i]
         ov = overlaps(bb, gt.boxes[s:s + n], off) if n else np.zeros(0)
         ovmax, jmax = (np.max(ov), int(np.argmax(ov))) if n else (-np.inf, 0)
-        hit = ovmax > iou_thresh
+        hit = ovmax >= iou_thresh if match == "devkit" else ovmax > iou_thresh
         ignored = bool(hit and gt.difficult[s + jmax])
         tp = hit and not ignored and not taken[s + jmax]
         if tp:
@@ -155,23 +166,30 @@ def crowded(seed, n_images=30):
     return ground_truth(Objects.from_annotations(ann), "cat"), img_idx, boxes
 
 
+@pytest.mark.parametrize("match", ["devkit", "py-faster-rcnn"])
 @pytest.mark.parametrize("off", [1.0, 0.0])
 @pytest.mark.parametrize("chunk", [None, 5, 1])
-def test_greedy_match_equals_the_loop(monkeypatch, off, chunk):
+def test_greedy_match_equals_the_loop(monkeypatch, off, chunk, match):
     if chunk:  # tiny steps: detections are processed a few pairs at a time, with the same result
         monkeypatch.setattr(matching, "CHUNK", chunk)
     seen = np.zeros(4)
+    ties = 0
     for seed in range(3):
         gt, img_idx, boxes = crowded(seed)
-        for thresh in (0.0, 0.3, 0.5):
-            got, want = greedy_match(img_idx, boxes, gt, iou_thresh=thresh, pixel_offset=off), loop_match(
-                img_idx, boxes, gt, thresh, off)
+        best = greedy_match(img_idx, boxes, gt, pixel_offset=off)["iou"]
+        values, counts = np.unique(best[(best > 0) & (best < 1)], return_counts=True)
+        tie = float(values[counts.argmax()])  # the most frequent IoU: a threshold that many IoUs equal
+        for thresh in (0.0, 0.3, 0.5, tie):
+            got, want = greedy_match(img_idx, boxes, gt, iou_thresh=thresh, pixel_offset=off, match=match), \
+                loop_match(img_idx, boxes, gt, thresh, off, match)
+            ties += int((got["iou"] == tie).sum()) if thresh == tie else 0
             for k in want:
                 np.testing.assert_array_equal(got[k], np.asarray(want[k]), err_msg=k)
             duplicates = got["fp"] * (got["gt_index"] >= 0)
             seen += [got["tp"].sum(), got["ignored"].sum(), duplicates.sum(), np.isnan(got["iou"]).sum()]
     assert (seen[:3] > 20).all(), f"TP, ignored and duplicates must all occur for the test to mean something: {seen}"
     assert seen[3] > 0 or off == 1.0, "without the +1, the empty-box case (NaN IoU) must occur"
+    assert ties > 5, f"integer boxes: IoUs equal to the threshold must occur for the rules to differ ({ties})"
 
 
 def test_greedy_match_on_no_detections_and_no_boxes():

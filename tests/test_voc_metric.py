@@ -148,11 +148,52 @@ def test_difficult_is_neither_rewarded_nor_penalised():
     assert rec2.tolist() == [0, 0, 1, 1] and prec2[-1] == 0.5
 
 
-def test_iou_threshold_is_strict():
-    # gt covers 10 x 10 = 100 pixels; [0,0,4,9] covers 50 of them: IoU exactly 0.5 -> not a match (> 0.5)
+def test_iou_exactly_at_the_threshold_devkit_by_default_py_faster_rcnn_on_request():
+    # gt covers 10 x 10 = 100 pixels; [0,0,4,9] covers 50 of them: IoU exactly 0.5.
+    # The official devkit (VOCevaldet.m, ovmax >= minoverlap) calls it a TP; py-faster-rcnn's voc_eval.py
+    # (ovmax > ovthresh) a FP.
     ann = {"a": [obj("cat", [0, 0, 9, 9])]}
-    assert voc_eval([("a", 0.9, 0, 0, 4, 9)], ann, "cat")[2] == 0.0
-    assert voc_eval([("a", 0.9, 0, 0, 5, 9)], ann, "cat")[2] == pytest.approx(1.0)  # 60 / 100
+    tie = [("a", 0.9, 0, 0, 4, 9)]
+    assert box_iou(np.array([[0, 0, 4, 9]]), np.array([[0, 0, 9, 9]]))[0, 0] == 0.5  # exactly, in floats too
+    assert voc_eval(tie, ann, "cat")[2] == pytest.approx(1.0)
+    assert voc_eval(tie, ann, "cat", match="devkit")[2] == pytest.approx(1.0)
+    assert voc_eval(tie, ann, "cat", match="py-faster-rcnn")[2] == 0.0
+    assert match_detections(tie, ann, "cat")["tp"].tolist() == [1.0]
+    m = match_detections(tie, ann, "cat", match="py-faster-rcnn")
+    assert m["tp"].tolist() == [0.0] and m["fp"].tolist() == [1.0] and m["gt_index"].tolist() == [-1]
+    # the same in the all_boxes format (0-based boxes, +1 on the way to the files' frame)
+    all_boxes = [[[]], [np.array([[-1.0, -1, 3, 8, 0.9]])]]
+    assert evaluate_detections(all_boxes, ["a"], ann, ("__background__", "cat"))["map"] == pytest.approx(1.0)
+    assert evaluate_detections(all_boxes, ["a"], ann, ("__background__", "cat"), match="py-faster-rcnn")["map"] == 0.0
+    # above the tie both rules agree
+    for rule in ("devkit", "py-faster-rcnn"):
+        assert voc_eval([("a", 0.9, 0, 0, 5, 9)], ann, "cat", match=rule)[2] == pytest.approx(1.0)  # 60 / 100
+        assert voc_eval([("a", 0.9, 0, 0, 3, 9)], ann, "cat", match=rule)[2] == 0.0  # 40 / 100
+
+
+LESSON_ANN = {  # lesson 09's example (section 4): two images, four cats (one difficult), seven detections
+    "a": [obj("cat", [5, 5, 24, 24]), obj("cat", [30, 8, 49, 27]), obj("cat", [8, 35, 17, 44], difficult=True)],
+    "b": [obj("cat", [20, 20, 44, 44])],
+}
+LESSON_DETS = [("a", 0.92, 6, 6, 25, 25), ("b", 0.85, 22, 18, 46, 42), ("a", 0.77, 4, 5, 23, 24),
+               ("a", 0.66, 8, 35, 17, 44), ("b", 0.58, 0, 0, 15, 15), ("a", 0.41, 31, 10, 50, 26),
+               ("a", 0.30, 40, 8, 49, 27)]
+
+
+def test_the_lessons_rank_7_example_under_both_rules():
+    # rank 7 covers 10 x 20 = 200 of the second cat's 400 pixels and nothing more: IoU exactly 0.5.
+    # With rank 6 (which took that cat) it is a FP either way: a duplicate (devkit) or below the threshold.
+    for rule in ("devkit", "py-faster-rcnn"):
+        m = match_detections(LESSON_DETS, LESSON_ANN, "cat", match=rule)
+        assert m["iou"][6] == 0.5 and m["tp"].tolist() == [1, 1, 0, 0, 0, 1, 0] and m["fp"][6] == 1
+        assert m["gt_index"][6] == (1 if rule == "devkit" else -1)
+        assert voc_eval(LESSON_DETS, LESSON_ANN, "cat", match=rule)[2] == pytest.approx(13 / 15)
+    # without rank 6 the cat is free: the devkit finds it (recall 1, AP 13/15), py-faster-rcnn does not (AP 2/3)
+    dets = LESSON_DETS[:5] + LESSON_DETS[6:]
+    assert match_detections(dets, LESSON_ANN, "cat")["tp"].tolist() == [1, 1, 0, 0, 0, 1]
+    assert match_detections(dets, LESSON_ANN, "cat", match="py-faster-rcnn")["tp"].tolist() == [1, 1, 0, 0, 0, 0]
+    assert voc_eval(dets, LESSON_ANN, "cat")[2] == pytest.approx(2 / 3 + 1 / 3 * 3 / 5)
+    assert voc_eval(dets, LESSON_ANN, "cat", match="py-faster-rcnn")[2] == pytest.approx(2 / 3)
 
 
 def test_best_overlap_taken_means_false_positive_no_fallback():
@@ -250,6 +291,12 @@ def test_bad_arguments():
         voc_eval(DETS_A, ANN_A, "cat", iou_thresh=1.5)
     with pytest.raises(ValueError, match="pixel_offset"):
         voc_eval(DETS_A, ANN_A, "cat", pixel_offset=-1)
+    with pytest.raises(ValueError, match="match='strict'.*'devkit'.*'py-faster-rcnn'"):
+        voc_eval(DETS_A, ANN_A, "cat", match="strict")
+    with pytest.raises(ValueError, match="match='>'"):
+        match_detections(DETS_A, ANN_A, "cat", match=">")
+    with pytest.raises(ValueError, match="match=None"):
+        evaluate_detections([[[]], [[]], [[]]], ["img"], ANN_A, CLASSES, match=None)
 
 
 def test_ties_keep_input_order():

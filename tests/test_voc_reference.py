@@ -1,7 +1,9 @@
 """voc_eval (vectorised) against the two per-detection loops of pt_helpers.voc.reference: same numbers.
 
 py-faster-rcnn's loop (``voc_eval_loop``, NumPy per detection) and a plain-Python one (``voc_eval_python``,
-scalar IoU). Their speed is measured by benchmarks/bench_voc_eval.py, never asserted here.
+scalar IoU). Both keep py-faster-rcnn's match rule, IoU > threshold, so voc_eval is compared with them under
+``match="py-faster-rcnn"`` (its default, the official devkit's IoU >= threshold, differs only on ties).
+Their speed is measured by benchmarks/bench_voc_eval.py, never asserted here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pt_helpers.voc import Detections, Objects, voc_ap, voc_eval
 from pt_helpers.voc.reference import voc_ap_loop, voc_eval_loop, voc_eval_python
 
 CLASSES = ("cat", "dog", "bird")
+PFR = "py-faster-rcnn"  # the loops' match rule (IoU > threshold)
 
 
 def synthetic(n_images: int, seed: int = 0):
@@ -58,7 +61,7 @@ def test_vectorised_equals_loop(data, use_07_metric, pixel_offset):
     for c in CLASSES:
         assert len(detections[c]) > 300
         kw = dict(use_07_metric=use_07_metric, pixel_offset=pixel_offset)
-        rec, prec, ap = voc_eval(detections[c], annotations, c, **kw)
+        rec, prec, ap = voc_eval(detections[c], annotations, c, match=PFR, **kw)
         rec_l, prec_l, ap_l = voc_eval_loop(detections[c], annotations, c, **kw)
         assert rec.shape == rec_l.shape == (len(detections[c]),)
         np.testing.assert_allclose(rec, rec_l, rtol=0, atol=1e-9)
@@ -71,17 +74,17 @@ def test_vectorised_equals_loop_on_columns(data):
     annotations, detections = data
     for c in CLASSES:
         cols = Detections.from_tuples(detections[c])
-        a, b = voc_eval(cols, annotations, c), voc_eval_loop(cols, annotations, c)
+        a, b = voc_eval(cols, annotations, c, match=PFR), voc_eval_loop(cols, annotations, c)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])
-        assert a[2] == b[2] == voc_eval(detections[c], annotations, c)[2]
+        assert a[2] == b[2] == voc_eval(detections[c], annotations, c, match=PFR)[2]
 
 
 @pytest.mark.parametrize("iou_thresh", [0.3, 0.7])
 def test_vectorised_equals_loop_other_thresholds(data, iou_thresh):
     annotations, detections = data
     for c in CLASSES:
-        a = voc_eval(detections[c], annotations, c, iou_thresh=iou_thresh)
+        a = voc_eval(detections[c], annotations, c, iou_thresh=iou_thresh, match=PFR)
         b = voc_eval_loop(detections[c], annotations, c, iou_thresh=iou_thresh)
         np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-9)
         assert abs(a[2] - b[2]) <= 1e-9
@@ -104,7 +107,7 @@ def test_plain_python_loop_equals_both(data, use_07_metric, pixel_offset):
     annotations, detections = data
     for c in CLASSES:
         kw = dict(use_07_metric=use_07_metric, pixel_offset=pixel_offset)
-        want = voc_eval(detections[c], annotations, c, **kw)
+        want = voc_eval(detections[c], annotations, c, match=PFR, **kw)
         for got in (voc_eval_python(detections[c], annotations, c, **kw),
                     voc_eval_python(Detections.from_tuples(detections[c]), annotations, c, **kw)):
             np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-12)
@@ -143,9 +146,37 @@ def test_all_three_agree_on_random_float_cases():
         objects = Objects.from_annotations(annotations)  # the annotations read once, for every class
         for c in CLASSES:
             want = voc_eval_loop(detections[c], annotations, c)
-            for got in (voc_eval(detections[c], annotations, c), voc_eval(detections[c], objects, c),
-                        voc_eval_python(detections[c], annotations, c)):
+            for got in (voc_eval(detections[c], annotations, c, match=PFR),
+                        voc_eval(detections[c], objects, c, match=PFR), voc_eval_python(detections[c], annotations, c)):
                 for a, b in zip(got[:2], want[:2]):
                     np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
                 assert abs(got[2] - want[2]) <= 1e-12
             assert 0.1 < want[2] < 0.9, "neither trivial nor hopeless"
+
+
+def test_the_loops_keep_py_faster_rcnns_strict_rule():
+    # IoU exactly 0.5 (50 of 100 pixels): a FP in py-faster-rcnn's loop and its plain-Python copy, as in
+    # voc_eval(match="py-faster-rcnn"); the default (the official devkit's >=) makes it a TP.
+    ann = {"a": [{"name": "cat", "bbox": [0, 0, 9, 9], "difficult": False}]}
+    tie = [("a", 0.9, 0, 0, 4, 9), ("a", 0.8, 30, 30, 39, 39)]
+    for loop in (voc_eval_loop, voc_eval_python):
+        rec, prec, ap = loop(tie, ann, "cat")
+        assert rec.tolist() == [0, 0] and ap == 0.0
+        assert ap == voc_eval(tie, ann, "cat", match=PFR)[2]
+    assert voc_eval(tie, ann, "cat")[2] == 1.0
+
+
+def test_integer_boxes_make_ties_and_the_rules_differ(data):
+    """On 1-pixel grids IoU = 0.5 exactly happens; only then do the two rules disagree."""
+    annotations, detections = data
+    ann = {img: [{**o, "bbox": [int(v) for v in o["bbox"]]} for o in objs] for img, objs in annotations.items()}
+    differ = 0
+    for c in CLASSES:
+        dets = [(d[0], d[1], *(round(v) for v in d[2:])) for d in detections[c]]
+        loop = voc_eval_loop(dets, ann, c)
+        strict = voc_eval(dets, ann, c, match=PFR)
+        np.testing.assert_allclose(strict[1], loop[1], rtol=0, atol=1e-12)
+        devkit = voc_eval(dets, ann, c)
+        assert devkit[0][-1] >= strict[0][-1]  # >= finds at least what > finds
+        differ += int(not np.array_equal(devkit[1], strict[1]))
+    assert differ >= 1, "rounded boxes should produce at least one IoU of exactly 0.5"

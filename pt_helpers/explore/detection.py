@@ -1,7 +1,8 @@
 """Detection explorer for lesson 09: IoU and score thresholds, the PR curve and AP, TP / FP / missed boxes.
 
 Taught in notebooks/09_voc_eval.ipynb (sections 4-8). The matching is :func:`pt_helpers.voc.match_detections`
-(the devkit's greedy rule, ``IoU > iou_thresh``), run once per class and IoU threshold by :func:`match_all`;
+(the devkit's greedy rule; by default the official devkit's ``IoU >= iou_thresh``, ``match="py-faster-rcnn"``
+for ``IoU > iou_thresh``), run once per class and IoU threshold by :func:`match_all`;
 everything else reads its result:
 
 - a score threshold keeps the detections with ``score >= score_thresh``. Matching is greedy in descending
@@ -40,6 +41,7 @@ __all__ = ["DetectionMatches", "match_all", "detection_counts", "class_curves", 
            "detection_explorer"]
 
 COLOURS = {"TP": "#2ca02c", "FP": "#d62728", "missed": "#ff7f0e", "ignored": "#7f7f7f"}
+RULE_LABELS = {"devkit": "IoU ≥ {:.2f} (VOC devkit)", "py-faster-rcnn": "IoU > {:.2f} (py-faster-rcnn)"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class DetectionMatches:
     ``image`` (index into the image set), ``score``, ``box`` (0-based), ``tp``, ``fp``, ``ignored`` (bool),
     ``gt`` (row of the matched ground-truth box, -1 if none). Ground truth (``G`` rows): ``gt_cls``,
     ``gt_image``, ``gt_box`` (0-based), ``gt_difficult``. ``npos[c]``: non-difficult boxes of class c.
+    ``match``: the match rule (``"devkit"``: IoU >= iou_thresh; ``"py-faster-rcnn"``: IoU > iou_thresh).
     """
 
     iou_thresh: float
@@ -66,10 +69,11 @@ class DetectionMatches:
     gt_box: np.ndarray
     gt_difficult: np.ndarray
     npos: np.ndarray
+    match: str = "devkit"
 
 
 def match_all(all_boxes: Sequence[Sequence[Any]], annotations: Mapping[str, Any] | Objects, classes: Sequence[str],
-              *, iou_thresh: float = 0.5) -> DetectionMatches:
+              *, iou_thresh: float = 0.5, match: str = "devkit") -> DetectionMatches:
     """Match every class with :func:`pt_helpers.voc.match_detections` (as ``evaluate_detections`` does).
 
     Args:
@@ -77,7 +81,8 @@ def match_all(all_boxes: Sequence[Sequence[Any]], annotations: Mapping[str, Any]
         annotations: ``image_id -> objects`` (1-based boxes, as read from the VOC files), in image order;
             or the :class:`~pt_helpers.voc.Objects` built from them (faster when matching repeatedly).
         classes: class names, ``classes[0]`` the background (skipped).
-        iou_thresh: a detection matches when ``IoU > iou_thresh``.
+        iou_thresh, match: a detection matches when ``IoU >= iou_thresh`` (``match="devkit"``, the official
+            VOC devkit) or ``IoU > iou_thresh`` (``match="py-faster-rcnn"``), as in :func:`pt_helpers.voc.voc_eval`.
     """
     objects = annotations if isinstance(annotations, Objects) else Objects.from_annotations(annotations)
     ids, n_images = objects.image_ids, len(objects.image_ids)
@@ -92,7 +97,7 @@ def match_all(all_boxes: Sequence[Sequence[Any]], annotations: Mapping[str, Any]
                                                     for x in all_boxes[c]])  # (#dets of the class, 5)
         img = np.repeat(np.arange(n_images), lens)
         dets = Detections([ids[i] for i in img], rows[:, 4], rows[:, :4] + 1.0)  # VOC files are 1-based
-        m = match_detections(dets, objects, name, iou_thresh=iou_thresh)
+        m = match_detections(dets, objects, name, iou_thresh=iou_thresh, match=match)
         gt = ground_truth(objects, name)  # the class's boxes, image by image: m["gt_index"] counts inside an image
         order = m["order"]
         flat = np.where(m["gt_index"] >= 0, gt.start[img[order]] + m["gt_index"], -1)
@@ -110,7 +115,7 @@ def match_all(all_boxes: Sequence[Sequence[Any]], annotations: Mapping[str, Any]
                             cat["score"], cat["box"].reshape(-1, 4), cat["tp"].astype(bool), cat["fp"].astype(bool),
                             cat["ignored"].astype(bool), cat["gt"].astype(np.int64), gts["cls"].astype(np.int64),
                             gts["image"].astype(np.int64), gts["box"].reshape(-1, 4), gts["difficult"].astype(bool),
-                            npos)
+                            npos, match)
 
 
 def _selection(m: DetectionMatches, score_thresh: float, image: int | None,
@@ -178,7 +183,7 @@ def _pr_panel(ax: Any, m: DetectionMatches, classes: Sequence[str], cls: int | N
     what = classes[cls] if cls is not None else f"mAP over {len(shown)} classes"
     ap, ap_kept = (np.mean(aps), np.mean(kept_aps)) if shown else (np.nan, np.nan)
     ax.set_title(f"{what}: AP {ap:.3f} (all), {ap_kept:.3f} (score ≥ {score_thresh:.2f})\n"
-                 f"match: IoU > {m.iou_thresh:.2f}; dot = operating point", fontsize=8)
+                 f"match: {RULE_LABELS[m.match].format(m.iou_thresh)}; dot = operating point", fontsize=8)
     ax.set_xlabel("recall", fontsize=8)
     ax.set_ylabel("precision", fontsize=8)
     ax.set_xlim(-0.02, 1.02)
@@ -246,7 +251,7 @@ def detection_explorer(detections: Sequence[Sequence[Any]], annotations: Mapping
         return cache[t]
 
     top = float(max(1.0, np.ceil(matches(iou_thresh).score.max(initial=0.0))))
-    iou_w = widgets.FloatSlider(value=iou_thresh, min=0.05, max=0.95, step=0.05, description="IoU >")
+    iou_w = widgets.FloatSlider(value=iou_thresh, min=0.05, max=0.95, step=0.05, description="IoU ≥")
     score_w = widgets.FloatSlider(value=score_thresh, min=0.0, max=top, step=top / 50, description="score ≥")
     image_w = widgets.IntSlider(value=image, min=0, max=len(objects.image_ids) - 1, description="canvas")
     cls_w = widgets.Dropdown(options=[("all classes", 0)] + [(n, c) for c, n in enumerate(classes) if c],

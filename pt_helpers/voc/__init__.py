@@ -3,7 +3,8 @@
 Taught in notebooks/09_voc_eval.ipynb. ``pt_helpers.voc`` gathers these modules:
 
 - :mod:`.metric` - ``box_iou``, ``Detections``, ``match_detections``, ``precision_recall``, ``voc_ap``,
-  ``voc_eval``: the devkit's evaluation of one class, in the devkit's order;
+  ``voc_eval``: the devkit's evaluation of one class, in the devkit's order (``match="devkit"``, the
+  official devkit's IoU >= 0.5, by default; ``match="py-faster-rcnn"`` for its voc_eval.py's IoU > 0.5);
 - :mod:`.matching` - the vectorised greedy matching that :mod:`.metric` and :mod:`.all_boxes` share
   (``Objects``: the annotations as columns, read once for every class);
 - :mod:`.all_boxes` - ``evaluate_detections``: every class of py-faster-rcnn's ``all_boxes`` format;

@@ -45,7 +45,7 @@ def _class_rows(all_boxes_c: Sequence[Any], c: int, n_images: int) -> tuple[np.n
 def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[str],
                         annotations: Mapping[str, Any], classes: Sequence[str], *, iou_thresh: float = 0.5,
                         use_07_metric: bool = False, pixel_offset: float = 1.0,
-                        zero_based: bool = True) -> dict[str, Any]:
+                        zero_based: bool = True, match: str = "devkit") -> dict[str, Any]:
     """Per-class AP and mAP for the py-faster-rcnn ``all_boxes`` format.
 
     Args:
@@ -57,11 +57,13 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
         zero_based: the boxes are 0-based pixel indices and VOC files 1-based, so 1 is added to the
             coordinates as py-faster-rcnn does when it writes its results files; False if the
             detections are already in the files' frame.
+        iou_thresh, use_07_metric, pixel_offset, match: as for :func:`voc_eval` (``match="devkit"``:
+            IoU >= iou_thresh, the official devkit; ``"py-faster-rcnn"``: IoU > iou_thresh).
     Returns:
         ``{"ap": {class: AP}, "npos": {...}, "n_det": {...}, "rec": {...}, "prec": {...},
         "map": mean AP over classes with positives, "no_positives": [classes without]}``.
     """
-    check_options(pixel_offset, iou_thresh)
+    check_options(pixel_offset, iou_thresh, match)
     if len(all_boxes) != len(classes):
         raise ValueError(f"all_boxes has {len(all_boxes)} class rows, expected {len(classes)} (one per class, "
                          "background included)")
@@ -89,7 +91,8 @@ def evaluate_detections(all_boxes: Sequence[Sequence[Any]], image_ids: Sequence[
                              "inverted; expected x2 >= x1, y2 >= y1")
         gt = ground_truth(objects, name)
         order = descending(rows[:, 4])
-        m = greedy_match(img_idx[order], rows[order, :4], gt, iou_thresh=iou_thresh, pixel_offset=pixel_offset)
+        m = greedy_match(img_idx[order], rows[order, :4], gt, iou_thresh=iou_thresh, pixel_offset=pixel_offset,
+                         match=match)
         rec, prec = precision_recall(m["tp"], m["fp"], gt.npos)
         ap = voc_ap(rec, prec, use_07_metric) if gt.npos else float("nan")
         for key, val in (("ap", ap), ("npos", gt.npos), ("n_det", len(rows)), ("rec", rec), ("prec", prec)):

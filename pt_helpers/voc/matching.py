@@ -12,6 +12,15 @@ one; here each step runs once over all of them:
 
 The match rule is :func:`is_match`, the only place in :mod:`.metric`, :mod:`.all_boxes` and here that
 compares an IoU with the threshold (the loops of :mod:`.reference` keep their originals' own ``>``).
+Two rules exist, and :data:`MATCH_RULES` names them:
+
+- ``"devkit"`` (the default): ``IoU >= iou_thresh``, as the official MATLAB devkit (``VOCevaldet.m``:
+  ``if ovmax>=VOCopts.minoverlap``), the challenge's own evaluation code;
+- ``"py-faster-rcnn"``: ``IoU > iou_thresh``, as py-faster-rcnn's ``voc_eval.py`` (``if ovmax > ovthresh``)
+  and the code copied from it (Detectron2's ``pascal_voc_evaluation.py``, for one).
+
+They differ only when an IoU equals the threshold exactly, which integer pixel boxes make happen (50 of
+100 pixels). The VOC paper (Everingham et al., IJCV 2010) says the overlap "must exceed 50 %".
 """
 
 from __future__ import annotations
@@ -24,18 +33,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Objects", "GroundTruth", "check_options", "overlaps", "is_match", "ground_truth",
-           "image_rows", "descending", "greedy_match"]
+__all__ = ["MATCH_RULES", "Objects", "GroundTruth", "check_options", "check_match", "overlaps", "is_match",
+           "ground_truth", "image_rows", "descending", "greedy_match"]
 
 CHUNK = 2_000_000  # (detection, box) pairs per vectorised step: bounds memory on crowded images
 
+MATCH_RULES = {"devkit": "IoU >= iou_thresh (the official VOC devkit, VOCevaldet.m)",
+               "py-faster-rcnn": "IoU > iou_thresh (py-faster-rcnn's voc_eval.py)"}
 
-def check_options(pixel_offset: float, iou_thresh: float = 0.5) -> None:
-    """Raise ``ValueError`` unless ``pixel_offset`` is 0 or 1 and ``0 <= iou_thresh < 1``."""
+
+def check_match(match: Any) -> None:
+    """Raise ``ValueError`` naming the argument unless ``match`` is one of :data:`MATCH_RULES`."""
+    if not isinstance(match, str) or match not in MATCH_RULES:
+        raise ValueError(f"match={match!r}: expected 'devkit' (IoU >= iou_thresh, the official VOC devkit, "
+                         "the default) or 'py-faster-rcnn' (IoU > iou_thresh, its voc_eval.py)")
+
+
+def check_options(pixel_offset: float, iou_thresh: float = 0.5, match: str = "devkit") -> None:
+    """Raise ``ValueError`` unless ``pixel_offset`` is 0 or 1, ``0 <= iou_thresh < 1`` and ``match`` is a rule."""
     if pixel_offset not in (0, 1):
         raise ValueError(f"pixel_offset={pixel_offset!r}: expected 1 (inclusive pixel boxes, VOC) or 0 (continuous)")
     if not 0 <= iou_thresh < 1:
         raise ValueError(f"iou_thresh={iou_thresh!r}: expected a number in [0, 1)")
+    check_match(match)
 
 
 def overlaps(bb: np.ndarray, gt: np.ndarray, off: float) -> np.ndarray:
@@ -56,12 +76,14 @@ def overlaps(bb: np.ndarray, gt: np.ndarray, off: float) -> np.ndarray:
         return inters / uni
 
 
-def is_match(iou: Any, iou_thresh: float) -> Any:
-    """The match rule: py-faster-rcnn's strict ``IoU > iou_thresh`` (elementwise on arrays).
+def is_match(iou: Any, iou_thresh: float, match: str = "devkit") -> Any:
+    """The match rule, elementwise on arrays: ``IoU >= iou_thresh`` (``match="devkit"``, the official
+    ``VOCevaldet.m``) or ``IoU > iou_thresh`` (``match="py-faster-rcnn"``, its ``voc_eval.py``).
 
-    The official devkit (``VOCevaldet.m``) matches at ``IoU >= iou_thresh``; the two differ only on ties.
+    The two differ only when IoU equals the threshold. NaN and -inf (no box) never match.
     """
-    return iou > iou_thresh
+    check_match(match)
+    return iou >= iou_thresh if match == "devkit" else iou > iou_thresh
 
 
 @dataclass(frozen=True)
@@ -245,20 +267,21 @@ def _best_boxes(img_idx: np.ndarray, bb: np.ndarray, gt: GroundTruth, off: float
 
 
 def greedy_match(img_idx: np.ndarray, boxes: np.ndarray, gt: GroundTruth, *, iou_thresh: float = 0.5,
-                 pixel_offset: float = 1.0) -> dict[str, np.ndarray]:
+                 pixel_offset: float = 1.0, match: str = "devkit") -> dict[str, np.ndarray]:
     """The devkit's loop over detections, all at once: TP, FP or ignored for each.
 
     Args:
         img_idx: ``(N,)`` each detection's image row (``gt.index``), sorted by descending score;
             boxes: ``(N, 4)`` float64 in the same order.
         gt: the class's boxes (:func:`ground_truth`).
+        match: ``"devkit"`` (IoU >= iou_thresh) or ``"py-faster-rcnn"`` (IoU > iou_thresh): :func:`is_match`.
     Returns:
         ``iou`` (best IoU with a box of the same image, -inf if none), ``gt_index`` (that box's index
         among its image's boxes, -1 when not a match), ``tp``, ``fp`` (0/1 floats), ``ignored`` (the best
         box is difficult): each ``(N,)``.
     """
     ovmax, jmax = _best_boxes(img_idx, boxes, gt, float(pixel_offset))
-    above = is_match(ovmax, iou_thresh)
+    above = is_match(ovmax, iou_thresh, match)
     box = np.where(above, gt.start[img_idx] + jmax, -1)  # flat index of the matched box
     ignored = above & gt.difficult[box] if gt.difficult.size else np.zeros(len(above), dtype=bool)
     cand = np.flatnonzero(above & ~ignored)

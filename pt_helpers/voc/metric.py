@@ -1,15 +1,20 @@
 """PASCAL VOC detection metric, in the order of the devkit's ``voc_eval``: IoU, matching, PR curve, AP.
 
-Taught in notebooks/09_voc_eval.ipynb. Same semantics as the VOC devkit and py-faster-rcnn's
-``voc_eval.py`` (its per-detection loop is kept in :mod:`pt_helpers.voc.reference`). :func:`voc_eval`
-does what the devkit does, one step after the other:
+Taught in notebooks/09_voc_eval.ipynb. Two codes define the metric, and they differ in one comparison:
+the official MATLAB devkit (``VOCevaldet.m``, the challenge's own evaluation) matches at IoU ``>=`` the
+threshold; py-faster-rcnn's ``voc_eval.py`` (its per-detection loop is kept in
+:mod:`pt_helpers.voc.reference`) and the code copied from it match at IoU ``>`` the threshold. They
+disagree only when an IoU equals the threshold exactly, which integer pixel boxes make happen.
+``match="devkit"`` (the default) follows the official devkit, ``match="py-faster-rcnn"`` reproduces
+py-faster-rcnn's numbers. The VOC paper (Everingham et al., IJCV 2010) says the overlap "must exceed 50 %".
+:func:`voc_eval` does what both codes do, one step after the other:
 
 1. read the ground truth of one class, image by image; ``npos`` counts its non-difficult boxes;
 2. sort the detections by descending score (a *stable* sort: equal scores keep their input order);
 3. match each detection against the boxes of its image (:func:`match_detections`): it takes the box
-   with the highest IoU; a true positive when that IoU is > ``iou_thresh`` and the box is not yet
-   taken, a false positive otherwise (duplicates included; no fall-back to the second-best box),
-   ignored (neither) when that box is ``difficult``;
+   with the highest IoU; a true positive when that IoU is >= ``iou_thresh`` (``>`` with
+   ``match="py-faster-rcnn"``) and the box is not yet taken, a false positive otherwise (duplicates
+   included; no fall-back to the second-best box), ignored (neither) when that box is ``difficult``;
 4. cumulate TP and FP into recall and precision (:func:`precision_recall`);
 5. AP: the area under the precision envelope, or the VOC2007 11-point mean (:func:`voc_ap`).
 
@@ -36,7 +41,7 @@ from .matching import Objects, check_options, descending, greedy_match, ground_t
 __all__ = ["box_iou", "Detections", "match_detections", "precision_recall", "voc_ap", "precision_envelope",
            "voc_eval"]
 
-EPS = np.finfo(np.float64).eps  # the devkit's guard against 0 / 0 when the first detections are ignored
+EPS = np.finfo(np.float64).eps  # py-faster-rcnn's guard against 0 / 0 when the first detections are ignored
 
 
 def _check_boxes(boxes: Any, name: str) -> np.ndarray:
@@ -128,7 +133,8 @@ class Detections:
 
 
 def match_detections(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any] | Objects,
-                     classname: str, *, iou_thresh: float = 0.5, pixel_offset: float = 1.0) -> dict[str, Any]:
+                     classname: str, *, iou_thresh: float = 0.5, pixel_offset: float = 1.0,
+                     match: str = "devkit") -> dict[str, Any]:
     """Steps 1-3 of the devkit: the class's ground truth, detections by score, TP / FP / ignored each.
 
     Args: as :func:`voc_eval`.
@@ -138,7 +144,7 @@ def match_detections(detections: Detections | Sequence[Sequence[Any]], annotatio
         index among the image's boxes of the class, -1 below the threshold), ``tp``, ``fp`` (0/1
         floats) and ``ignored`` (matched a difficult box); and ``npos`` (non-difficult boxes).
     """
-    check_options(pixel_offset, iou_thresh)
+    check_options(pixel_offset, iou_thresh, match)
     # 1. the ground truth of the class, image by image (the devkit's class_recs and npos)
     objects = annotations if isinstance(annotations, Objects) else Objects.from_annotations(annotations, classname)
     gt = ground_truth(objects, classname)
@@ -147,12 +153,20 @@ def match_detections(detections: Detections | Sequence[Sequence[Any]], annotatio
     img_idx = image_rows(gt.index, dets.image_ids)
     order = descending(dets.scores)
     # 3. each detection against the boxes of its image (the devkit's loop over detections, vectorised)
-    m = greedy_match(img_idx[order], dets.boxes[order], gt, iou_thresh=iou_thresh, pixel_offset=pixel_offset)
+    m = greedy_match(img_idx[order], dets.boxes[order], gt, iou_thresh=iou_thresh, pixel_offset=pixel_offset,
+                     match=match)
     return {"order": order, **m, "npos": gt.npos}
 
 
 def precision_recall(tp: Any, fp: Any, npos: int) -> tuple[np.ndarray, np.ndarray]:
     """Step 4: cumulative recall ``TP / npos`` and precision ``TP / max(TP + FP, eps)``.
+
+    ``eps`` is py-faster-rcnn's; the official devkit computes ``tp ./ (fp + tp)`` with none. They differ
+    only where ``TP + FP`` is 0: at the first ranks, while every detection so far matched a difficult box
+    (ignored). There the devkit's precision is 0 / 0 = NaN and this one is 0; recall is 0 at those ranks,
+    and MATLAB's ``max`` skips NaN, so both give the same AP (VOC2010+ area and 11-point), except the
+    11-point AP when *every* detection is ignored (devkit NaN, here 0). Without ``eps`` NumPy's
+    ``maximum`` would carry the NaN into the envelope and AP, hence the guard.
 
     Args:
         tp, fp: ``(N,)`` 0/1 flags in descending-score order; npos: non-difficult boxes of the class.
@@ -207,7 +221,7 @@ def precision_envelope(rec: Any, prec: Any) -> tuple[np.ndarray, np.ndarray]:
 def voc_eval(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any] | Objects,
              classname: str, *,
              iou_thresh: float = 0.5, use_07_metric: bool = False,
-             pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+             pixel_offset: float = 1.0, match: str = "devkit") -> tuple[np.ndarray, np.ndarray, float]:
     """PASCAL VOC evaluation of one class, the devkit's five steps (module docstring).
 
     Args:
@@ -217,18 +231,23 @@ def voc_eval(detections: Detections | Sequence[Sequence[Any]], annotations: Mapp
             dicts :func:`pt_helpers.voc.parse_annotation` returns; its keys are the image set. Or an
             :class:`~pt_helpers.voc.matching.Objects` (the same, read once for every class).
         classname: the class to evaluate.
-        iou_thresh: a detection matches when IoU > iou_thresh (strictly).
+        iou_thresh: the overlap a match needs (0.5, the devkit's ``VOCopts.minoverlap``).
         use_07_metric: 11-point AP (VOC2007) instead of the area under the envelope (VOC2010+).
         pixel_offset: 1 = inclusive pixel boxes (devkit), 0 = continuous coordinates.
+        match: ``"devkit"`` (default): a detection matches when IoU >= iou_thresh, as the official
+            MATLAB devkit; ``"py-faster-rcnn"``: when IoU > iou_thresh, as py-faster-rcnn's ``voc_eval.py``
+            and the code copied from it (the loops of :mod:`pt_helpers.voc.reference`). Only an IoU
+            exactly equal to the threshold is judged differently.
     Returns:
         ``(rec, prec, ap)``: cumulative recall and precision per detection in descending-score order,
         and AP. No detections: empty arrays and AP 0. No non-difficult box of the class: recall and
         AP are NaN and a ``UserWarning`` says so.
     Raises:
         ValueError: a detection on an image id that has no annotation (naming it), malformed
-            detections or annotations.
+            detections or annotations, an unknown ``match``.
     """
-    m = match_detections(detections, annotations, classname, iou_thresh=iou_thresh, pixel_offset=pixel_offset)
+    m = match_detections(detections, annotations, classname, iou_thresh=iou_thresh, pixel_offset=pixel_offset,
+                         match=match)
     rec, prec = precision_recall(m["tp"], m["fp"], m["npos"])
     if m["npos"] == 0:
         warnings.warn(f"class {classname!r} has no non-difficult ground-truth object: recall and AP are "

@@ -1,8 +1,8 @@
 """Two per-detection loops that :func:`pt_helpers.voc.voc_eval` is checked and timed against.
 
 Taught in notebooks/09_voc_eval.ipynb. :func:`voc_eval_loop` and :func:`voc_ap_loop` are py-faster-rcnn's
-``voc_eval.py``, the code the source note walks through (NumPy on each detection's boxes), line for line
-(Bharath Hariharan's code, MIT licence), with in-memory inputs instead of file templates and only these
+``voc_eval.py``, the code the source note (note A) walks through (NumPy on each detection's boxes), line for
+line (Bharath Hariharan's code, MIT licence), with in-memory inputs instead of file templates and only these
 changes, so that it runs today and can be compared with :func:`pt_helpers.voc.voc_eval`:
 
 - ``np.bool`` -> ``bool`` (``np.bool`` raised AttributeError on NumPy 1.24-1.26);
@@ -10,6 +10,10 @@ changes, so that it runs today and can be compared with :func:`pt_helpers.voc.vo
   orders equal scores arbitrarily;
 - ``pixel_offset`` replaces the literal ``1.``; no detections gives empty arrays (the original
   crashes indexing an empty ``BB``); the ``eps`` guard on precision of later versions is kept.
+
+Both loops keep py-faster-rcnn's match rule, ``ovmax > ovthresh``: they equal
+``voc_eval(..., match="py-faster-rcnn")``. ``voc_eval``'s default is the official MATLAB devkit's
+``ovmax >= minoverlap``, which differs when an IoU equals the threshold exactly.
 
 A class without positives still divides by zero here, as in the original (NumPy warns, recall is
 inf/NaN).
@@ -66,7 +70,7 @@ def voc_ap_loop(rec: np.ndarray, prec: np.ndarray, use_07_metric: bool = False) 
 def voc_eval_loop(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
                   iou_thresh: float = 0.5, use_07_metric: bool = False,
                   pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Same arguments and results as :func:`pt_helpers.voc.voc_eval`, one detection at a time."""
+    """Same arguments and results as ``voc_eval(..., match="py-faster-rcnn")``, one detection at a time."""
     off = float(pixel_offset)
     # extract gt objects for this class
     class_recs = {}
@@ -144,7 +148,7 @@ def voc_eval_loop(detections: Detections | Sequence[Sequence[Any]], annotations:
 def voc_eval_python(detections: Detections | Sequence[Sequence[Any]], annotations: Mapping[str, Any], classname: str, *,
                     iou_thresh: float = 0.5, use_07_metric: bool = False,
                     pixel_offset: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Same arguments and results as :func:`pt_helpers.voc.voc_eval`: the devkit's loop with scalar IoU."""
+    """Same arguments and results as ``voc_eval(..., match="py-faster-rcnn")``: its loop with scalar IoU."""
     off = float(pixel_offset)
     class_recs, npos = {}, 0  # image -> (boxes, difficult flags, taken flags) of the class
     for imagename, entry in annotations.items():
