@@ -95,3 +95,112 @@ def test_pad_to_match_rejects_swapped_axes_wrong_side_and_interpolation():
     _rejects(l07.check_pad_to_match, left_heavy, "values")
     _rejects(l07.check_pad_to_match, lambda x1, x2: F.interpolate(x1, size=x2.shape[-2:]), "values")
     assert_blank_reported(l07.check_pad_to_match, lambda x1, x2: None)
+
+
+# --- freeze the encoder: requires_grad, the optimiser, BatchNorm statistics -----------------------------
+
+def _stages(model):
+    return [model.inc, model.down1, model.down2, model.down3, model.down4]
+
+
+def _freeze(model, lr):
+    for stage in _stages(model):
+        stage.requires_grad_(False)
+        stage.eval()                                              # BatchNorm keeps its running statistics
+    return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+
+def test_freeze_encoder_accepts_a_correct_answer(capsys):
+    l07.check_freeze_encoder(_freeze)
+    out = capsys.readouterr().out
+    assert "✓ freeze_encoder" in out and "trainable" in out
+
+
+def test_freeze_encoder_accepts_parameter_groups_and_sgd():
+    def groups(model, lr):
+        for stage in _stages(model):
+            for p in stage.parameters():
+                p.requires_grad = False
+            for m in stage.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
+        ups = [p for n, p in model.named_parameters() if n.startswith("up")]
+        return torch.optim.SGD([{"params": ups}, {"params": model.outc.parameters()}], lr=lr, momentum=0.9)
+
+    l07.check_freeze_encoder(groups)
+
+
+def test_freeze_encoder_blank_and_not_an_optimizer():
+    def stub(model, lr):
+        ...
+
+    assert_blank_reported(l07.check_freeze_encoder, stub)
+    assert_blank_reported(l07.check_freeze_encoder, lambda model, lr: None)
+
+    def params_only(model, lr):
+        _freeze(model, lr)
+        return [p for p in model.parameters() if p.requires_grad]
+
+    _rejects(l07.check_freeze_encoder, params_only, "torch.optim", "list")
+
+
+def test_freeze_encoder_rejects_requires_grad_mistakes():
+    def only_first(model, lr):
+        model.inc.requires_grad_(False)
+        model.inc.eval()
+        return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    _rejects(l07.check_freeze_encoder, only_first, "down1", "requires_grad")
+
+    def everything(model, lr):
+        model.requires_grad_(False)
+        for stage in _stages(model):
+            stage.eval()
+        return torch.optim.AdamW(model.outc.parameters(), lr=lr)   # something, so it is not blank
+
+    _rejects(l07.check_freeze_encoder, everything, "decoder", "trainable")
+
+
+def test_freeze_encoder_rejects_optimizer_mistakes():
+    def built_before(model, lr):
+        opt = torch.optim.AdamW(model.parameters(), lr=lr)        # holds the encoder too
+        for stage in _stages(model):
+            stage.requires_grad_(False)
+            stage.eval()
+        return opt
+
+    _rejects(l07.check_freeze_encoder, built_before, "frozen", "after")
+
+    def head_only(model, lr):
+        _freeze(model, lr)
+        return torch.optim.AdamW(model.outc.parameters(), lr=lr)
+
+    _rejects(l07.check_freeze_encoder, head_only, "lacks", "up1")
+
+    _rejects(l07.check_freeze_encoder, lambda model, lr: _freeze(model, 1e-3), "lr")
+
+
+def test_freeze_encoder_rejects_batchnorm_mistakes():
+    def grads_only(model, lr):
+        for stage in _stages(model):
+            stage.requires_grad_(False)                           # BatchNorm still in train mode
+        return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    _rejects(l07.check_freeze_encoder, grads_only, "running_mean", "eval()")
+
+    def whole_model_eval(model, lr):
+        opt = _freeze(model, lr)
+        model.eval()
+        return opt
+
+    _rejects(l07.check_freeze_encoder, whole_model_eval, "decoder", "BatchNorm")
+
+    def momentum_zero(model, lr):
+        for stage in _stages(model):
+            stage.requires_grad_(False)
+            for m in stage.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.momentum = 0.0                              # running stats frozen, batch stats still used
+        return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    _rejects(l07.check_freeze_encoder, momentum_zero, "batch's own statistics", "eval()")

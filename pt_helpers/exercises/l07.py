@@ -1,4 +1,5 @@
-"""Checkers for notebooks/07_unet.ipynb (IoU of one class, transposed-conv output size, pad-to-match)."""
+"""Checkers for notebooks/07_unet.ipynb (IoU of one class, transposed-conv output size, pad-to-match,
+freezing a U-Net's encoder)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch import nn
 
 from .core import ExerciseError, call_learner, checker, expect_close, passed
 
-__all__ = ["check_class_iou", "check_transposed_output_size", "check_pad_to_match"]
+__all__ = ["check_class_iou", "check_transposed_output_size", "check_pad_to_match", "check_freeze_encoder"]
 
 
 def _as_float(value: object, name: str, what: str) -> float:
@@ -108,3 +109,91 @@ def check_pad_to_match(fn: Callable) -> None:
         got = call_learner(fn, name, x1.clone(), x2.clone())
         expect_close(got, want, name, what=f"x1 {h1}x{w1} padded to match x2 {h2}x{w2}", atol=0, rtol=0)
     passed(name, "pads like Up: left/top get diff // 2, right/bottom the rest")
+
+
+_ENCODER = ("inc", "down1", "down2", "down3", "down4")  # the UNet stages that form its encoder
+
+
+def _first(names: list[str]) -> str:
+    return names[0] + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
+
+
+@checker
+def check_freeze_encoder(fn: Callable) -> None:
+    """``fn(model, lr) -> torch.optim.Optimizer``: freeze the encoder of a :class:`pt_helpers.models.unet.UNet`
+    and return the optimiser of what still trains.
+
+    Frozen means: every parameter of ``inc``, ``down1`` .. ``down4`` has ``requires_grad=False`` and their
+    BatchNorm layers are in eval mode (normalise with, and keep, their running statistics). The decoder
+    (``up1`` .. ``up4``, ``outc``) stays trainable and in train mode. The optimiser (any ``torch.optim`` class,
+    one or several parameter groups) holds exactly the trainable parameters, every group at learning rate
+    ``lr``. ``model`` arrives in train mode. ``model.train()`` (``fit`` calls it every epoch) puts the
+    BatchNorm layers back into training mode: call ``freeze_encoder`` (or ``.eval()`` on the encoder) after it.
+    """
+    name = "freeze_encoder"
+    from ..models.unet import UNet
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = UNet(n_channels=1, n_classes=3, base_channels=4)
+        x = torch.randn(4, 1, 16, 16)
+    model.train()
+    with torch.no_grad():
+        model(x + 1.0)  # running statistics away from their (0, 1) start
+    lr = 3e-4
+    opt = call_learner(fn, name, model, lr)
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise ExerciseError(f"{name}: return the optimiser (a torch.optim.Optimizer such as torch.optim.AdamW "
+                            f"built from the trainable parameters), got a {type(opt).__name__}")
+    enc = {n: p for n, p in model.named_parameters() if n.split(".")[0] in _ENCODER}
+    dec = {n: p for n, p in model.named_parameters() if n.split(".")[0] not in _ENCODER}
+    still = [n for n, p in enc.items() if p.requires_grad]
+    if still:
+        raise ExerciseError(f"{name}: the encoder parameter {_first(still)} still has requires_grad=True; freeze "
+                            "every parameter of inc, down1, down2, down3 and down4 (module.requires_grad_(False))")
+    frozen_dec = [n for n, p in dec.items() if not p.requires_grad]
+    if frozen_dec:
+        raise ExerciseError(f"{name}: the decoder must stay trainable, but {_first(frozen_dec)} has "
+                            "requires_grad=False; freeze only the encoder stages (up1 .. up4 and outc train)")
+    held = {id(p) for group in opt.param_groups for p in group["params"]}
+    frozen_held = [n for n, p in enc.items() if id(p) in held]
+    if frozen_held:
+        raise ExerciseError(f"{name}: the optimiser holds {len(frozen_held)} frozen encoder tensors "
+                            f"({_first(frozen_held)}): was it built before requires_grad=False was set? Build it "
+                            "after freezing, from the parameters that still require grad, so that it holds "
+                            "exactly what trains")
+    lacking = [n for n, p in dec.items() if id(p) not in held]
+    if lacking:
+        raise ExerciseError(f"{name}: the optimiser lacks {len(lacking)} trainable tensors ({_first(lacking)}); "
+                            "give it every parameter that still requires grad")
+    wrong_lr = sorted({g["lr"] for g in opt.param_groups if not math.isclose(g["lr"], lr)})
+    if wrong_lr:
+        raise ExerciseError(f"{name}: every parameter group should use the lr argument ({lr}), found lr={wrong_lr}")
+
+    bns = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    enc_bn = [(n, m) for n, m in bns if n.split(".")[0] in _ENCODER]
+    dec_bn = [(n, m) for n, m in bns if n.split(".")[0] not in _ENCODER]
+    before = {n: (m.running_mean.clone(), m.running_var.clone()) for n, m in bns}
+    with torch.no_grad():
+        model(x)  # the forward pass of a training step, in the modes the learner left
+    moved = [n for n, m in enc_bn if not (torch.equal(m.running_mean, before[n][0])
+                                          and torch.equal(m.running_var, before[n][1]))]
+    if moved:
+        raise ExerciseError(f"{name}: a forward pass changed running_mean / running_var of the frozen encoder's "
+                            f"BatchNorm layer {_first(moved)}: requires_grad=False does not stop BatchNorm from "
+                            "updating its statistics in train mode; put the encoder stages in eval mode (.eval())")
+    still_dec = [n for n, m in dec_bn if torch.equal(m.running_mean, before[n][0])]
+    if still_dec:
+        raise ExerciseError(f"{name}: the decoder's BatchNorm layers ({_first(still_dec)}) no longer update their "
+                            "statistics: model.eval() switches every layer; only the encoder is frozen, the "
+                            "decoder stays in train mode")
+    training = [n for n, m in enc_bn if m.training]
+    if training:
+        raise ExerciseError(f"{name}: the encoder's BatchNorm layer {_first(training)} is still in training mode, "
+                            "so it normalises each batch with the batch's own statistics (momentum=0 only keeps "
+                            "the running averages still): the frozen encoder would compute other features in "
+                            "training than in evaluation; put the encoder stages in eval mode (.eval())")
+    n_train = sum(p.numel() for p in dec.values())
+    n_all = n_train + sum(p.numel() for p in enc.values())
+    passed(name, f"{n_train:,} of {n_all:,} parameters trainable, the encoder's BatchNorm statistics stay fixed; "
+                 "model.train() switches them back, so freeze after it")
