@@ -168,3 +168,58 @@ def test_config_round_trip_rebuilds_the_same_model():
     x = torch.randn(1, 1, 32, 32)
     model.eval(), clone.eval()
     torch.testing.assert_close(model(x), clone(x))
+
+
+# --- the encoder as a classifier (pretraining for issue 17) ---------------------------------------------
+
+def test_encoder_classifier_shapes_and_input_checks():
+    from pt_helpers.models.unet import UNetEncoderClassifier
+
+    torch.manual_seed(0)
+    clf = UNetEncoderClassifier(n_channels=1, n_classes=10, base_channels=4).eval()
+    for hw in [(40, 40), (28, 28), (16, 17)]:
+        assert clf(torch.randn(3, 1, *hw)).shape == (3, 10)
+    with pytest.raises(ValueError, match="H, W >= 16"):
+        clf(torch.randn(1, 1, 15, 40))
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        clf(torch.randn(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("bilinear", [True, False])
+def test_encoder_classifier_loads_exactly_the_unet_encoder(bilinear):
+    from pt_helpers.checkpoint import load_partial
+    from pt_helpers.models.unet import ENCODER_STAGES, UNetEncoderClassifier
+
+    torch.manual_seed(0)
+    clf = UNetEncoderClassifier(n_channels=1, n_classes=10, base_channels=4, bilinear=bilinear)
+    unet = UNet(n_channels=1, n_classes=11, base_channels=4, bilinear=bilinear)
+    report = load_partial(unet, clf.state_dict())
+    encoder_keys = [k for k in unet.state_dict() if k.split(".")[0] in ENCODER_STAGES]
+    assert sorted(report.matched) == sorted(encoder_keys)
+    assert sorted(report.unexpected) == ["head.3.bias", "head.3.weight"]
+    assert report.missing and all(k.split(".")[0] not in ENCODER_STAGES for k in report.missing)
+    assert not report.shape_mismatched
+    x = torch.randn(2, 1, 32, 32)
+    clf.eval(), unet.eval()
+    with torch.no_grad():
+        a, b = x, x
+        for name in ENCODER_STAGES:
+            a, b = getattr(clf, name)(a), getattr(unet, name)(b)
+    assert torch.equal(a, b)
+
+
+def test_encoder_of_another_width_is_reported_with_keys_and_shapes():
+    from pt_helpers.checkpoint import load_partial
+    from pt_helpers.models.unet import UNetEncoderClassifier
+
+    clf = UNetEncoderClassifier(n_channels=1, n_classes=10, base_channels=8)
+    unet = UNet(n_channels=1, n_classes=11, base_channels=4)
+    before = {k: v.clone() for k, v in unet.state_dict().items()}
+    report = load_partial(unet, clf.state_dict())
+    assert ("inc.double_conv.0.weight", (8, 1, 3, 3), (4, 1, 3, 3)) in report.shape_mismatched
+    text = str(report)
+    assert "shape mismatch" in text
+    assert "inc.double_conv.0.weight: checkpoint (8, 1, 3, 3) vs model (4, 1, 3, 3)" in text
+    assert not report.ok
+    assert all(torch.equal(before[k], v) for k, v in unet.state_dict().items()
+               if k.endswith("weight") and not k.endswith("num_batches_tracked"))

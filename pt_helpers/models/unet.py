@@ -22,7 +22,8 @@ from torch import nn
 
 from .config import config_from
 
-__all__ = ["DoubleConv", "Down", "Up", "OutConv", "UNetConfig", "UNet"]
+__all__ = ["DoubleConv", "Down", "Up", "OutConv", "UNetConfig", "UNet", "UNetEncoderClassifier",
+           "ENCODER_STAGES"]
 
 
 class DoubleConv(nn.Module):
@@ -167,3 +168,41 @@ class UNet(nn.Module):
         x = self.up3(x, x2)  # (B, 2c / factor, H/2, W/2)
         x = self.up4(x, x1)  # (B, c, H, W)
         return self.outc(x)  # (B, n_classes, H, W)
+
+
+ENCODER_STAGES = ("inc", "down1", "down2", "down3", "down4")  # UNet attributes that form the encoder
+
+
+class UNetEncoderClassifier(nn.Module):
+    """A U-Net's encoder (``inc``, ``down1`` .. ``down4``) with a classification head, to pretrain it.
+
+    The encoder stages have the same attribute names and shapes as in :class:`UNet` built with the
+    same ``n_channels``, ``base_channels`` and ``bilinear``, so ``load_partial(unet, clf.state_dict())``
+    loads exactly the encoder (the ``head.*`` tensors are reported as unexpected, the decoder as
+    missing). The head is global average pooling + dropout + a linear layer.
+
+    Input ``(B, n_channels, H, W)`` with ``H, W >= 16``; output logits ``(B, n_classes)``.
+    """
+
+    def __init__(self, *, n_channels: int, n_classes: int, base_channels: int = 64, bilinear: bool = True,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        cfg = UNetConfig(n_channels=n_channels, n_classes=max(n_classes, 2), base_channels=base_channels,
+                         bilinear=bilinear)
+        c, factor = cfg.base_channels, 2 if cfg.bilinear else 1
+        self.n_channels = n_channels
+        self.inc = DoubleConv(n_channels, c)
+        self.down1 = Down(c, 2 * c)
+        self.down2 = Down(2 * c, 4 * c)
+        self.down3 = Down(4 * c, 8 * c)
+        self.down4 = Down(8 * c, 16 * c // factor)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(16 * c // factor, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.n_channels or min(x.shape[-2:]) < 16:
+            raise ValueError(f"UNetEncoderClassifier: expected (B, {self.n_channels}, H, W) with H, W >= 16, "
+                             f"got {tuple(x.shape)}")
+        for name in ENCODER_STAGES:
+            x = getattr(self, name)(x)
+        return self.head(x)  # (B, n_classes)
