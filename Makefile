@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 LAB_ROOT ?= $(CURDIR)
 LAB_ARGS ?=
 
-.PHONY: setup lab test unit notebooks execute doctor workbook lint clean
+.PHONY: setup lab test unit notebooks execute doctor workbook site lint clean
 
 ## setup: create .venv with the pinned packages, the data set, the kernel (idempotent: seconds when done).
 ## scripts/course.py does the work, so macOS and Windows run the same steps without make (see README).
@@ -43,8 +43,14 @@ doctor: setup
 workbook: setup
 	$(BIN)/python scripts/make_workbook.py
 
+## site: the course as a website in _build/html from the committed outputs (no execution, no torch needed);
+## read it with `python -m http.server -d _build/html`. Installs requirements-docs.txt into .venv on first use.
+site:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python scripts/build_site.py
+
 lint: setup
 	$(BIN)/ruff check pt_helpers tests scripts conftest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache _build
