@@ -85,8 +85,8 @@ def check_match_labels(labels: Any) -> None:
     for rank, (g, w, score) in enumerate(zip(got, want, scores), start=1):
         if g != w:
             raise ExerciseError(f"{name}: rank {rank} (score {score}) is not {g!r}. Which box does it overlap most, "
-                                "is that IoU > 0.5, is that box difficult, and did a higher-scored detection take "
-                                "it already?")
+                                "is that IoU >= 0.5 (the devkit's rule), is that box difficult, and did a "
+                                "higher-scored detection take it already?")
     passed(name, "the devkit's greedy matching, by hand")
 
 
