@@ -20,9 +20,9 @@ language = "en"
 extensions = ["myst_nb"]
 root_doc = "index"
 exclude_patterns = ["_build", "_files", "**.ipynb_checkpoints"]  # _files: downloads (build_site.attach)
-# -W makes every other warning an error (a broken cross-reference fails the build). Two are not about the site:
-# a lesson's own heading levels (H1 then H3) and Pygments retrying a traceback in relaxed mode (it still renders).
-suppress_warnings = ["myst.header", "misc.highlighting_failure"]
+# -W makes every other warning an error (a broken cross-reference fails the build, so does a lesson that skips a
+# heading level). One is not about the site: Pygments retrying a traceback in relaxed mode (it still renders).
+suppress_warnings = ["misc.highlighting_failure"]
 
 # The committed outputs are the content: never execute.
 nb_execution_mode = "off"
