@@ -129,8 +129,9 @@ class FlopReport:
                  f"FlopCounterMode: {self.counter_flops:>14,} FLOPs  ({ops})",
                  f"ratio FLOPs / MACs = {self.ratio:.2f}"]
         if abs(self.ratio - 2.0) > 1e-9:
-            lines.append("  (not a pure conv/linear model: thop also counts BatchNorm, pooling and activation "
-                         "ops, FlopCounterMode counts only matmul/conv, so the ratio is not exactly 2)")
+            lines.append("  (not exactly 2: thop also counts normalisation (BatchNorm, LayerNorm), average pooling, "
+                         "softmax and up-sampling layers -- not ReLU or max pooling --, FlopCounterMode counts only "
+                         "matmul/conv)")
         else:
             lines.append("  (one multiply-accumulate = one multiply + one add = 2 FLOPs)")
         return "\n".join(lines)

@@ -146,7 +146,16 @@ def test_count_flops_with_batchnorm_differs_and_says_so():
     assert report.counter_flops == 2 * (conv + fc)
     assert report.thop_macs == conv + fc + 4 * 4 * 6 * 6
     assert report.ratio != 2.0
-    assert "BatchNorm" in str(report) or "not a pure" in str(report)
+    assert "thop also counts normalisation (BatchNorm" in str(report)
+
+
+def test_count_flops_relu_and_max_pooling_count_zero_in_thop():
+    """The report's remark says thop skips ReLU and max pooling: a conv/ReLU/max-pool/linear model stays at 2."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 3))
+    report = count_flops(model, torch.randn(1, 1, 8, 8))
+    assert report.thop_macs == 4 * 6 * 6 * 9 + 36 * 3
+    assert report.ratio == 2.0
+    assert "one multiply-accumulate" in str(report)
 
 
 def test_count_flops_rejects_bad_input():
