@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import psutil
 
 
@@ -21,3 +23,10 @@ def listening_addresses(port: int) -> set[str] | None:
     except psutil.AccessDenied:
         return None
     return {c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port}
+
+
+def free_port() -> int:
+    """A loopback port with nothing listening now (bound by the OS, then released) for a server to start on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

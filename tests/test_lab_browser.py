@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_session import offline_page, screenshot
+from system_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "course-browser-test"
@@ -50,12 +50,6 @@ from pt_helpers.explore.conv import conv_explorer
 images, labels = fashion_mnist_tensors(train=False)
 conv_explorer(images[0])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
