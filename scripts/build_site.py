@@ -25,7 +25,6 @@ Sphinx runs with ``-W``: any warning (a broken cross-reference, an unknown lexer
 from __future__ import annotations
 
 import argparse
-import base64
 import copy
 import hashlib
 import json
@@ -38,6 +37,9 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+import npm_pack  # sibling scripts (scripts/ is on sys.path when run as a script)
+from lesson_table import minutes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -94,10 +96,6 @@ def _importable(module: str) -> bool:
 
 # --------------------------------------------------------------------------------------------------- MathJax
 
-def _integrity(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
 def default_asset_dir() -> Path:
     return Path(sys.prefix) / "share" / "pt-workbook-site"
 
@@ -113,19 +111,11 @@ def provision_mathjax(asset_dir: Path) -> Path:
     if npm is None:
         raise SiteError("npm not found: the site's math renderer (MathJax) comes from the npm registry once. "
                         "Install Node.js/npm and run `make site` again")
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false", npm_config_audit="false")
     with tempfile.TemporaryDirectory(prefix="pt-site-") as tmp:
-        proc = subprocess.run([npm, "pack", "--prefer-offline", "--loglevel=error", MATHJAX_SPEC], cwd=tmp,
-                              env=env, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-            raise SiteError(f"`npm pack {MATHJAX_SPEC}` failed ({tail}); check access to the npm registry "
-                            "(`npm config get registry`; a mirror such as https://registry.npmmirror.com works)")
-        tarball = Path(tmp) / (MATHJAX_SPEC.replace("@", "-") + ".tgz")
-        got = _integrity(tarball.read_bytes())
-        if got != MATHJAX_INTEGRITY:
-            raise SiteError(f"{tarball.name}: integrity {got[:30]}... differs from the pinned "
-                            f"{MATHJAX_INTEGRITY[:30]}...")
+        try:
+            tarball = npm_pack.pack(npm, {MATHJAX_SPEC: MATHJAX_INTEGRITY}, Path(tmp))[MATHJAX_SPEC]
+        except npm_pack.NpmError as err:
+            raise SiteError(str(err)) from err
         if target.exists():
             shutil.rmtree(target)
         with tarfile.open(tarball, "r:gz") as tar:
@@ -190,10 +180,6 @@ def readme_rows(readme: str) -> dict[str, list[str]]:
         if cells and re.fullmatch(r"\d\d", cells[0]):
             rows[cells[0]] = cells
     return rows
-
-
-def minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def cpu_time(name: str, row: list[str], timings: dict[str, float]) -> str:

@@ -19,15 +19,15 @@ setting, e.g. ``npm config set registry https://registry.npmmirror.com`` in main
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+import npm_pack  # sibling script: npm pack + integrity check (standard library only)
 
 from pt_helpers.monitor.assets import (
     ASSETS,
@@ -44,10 +44,6 @@ from pt_helpers.monitor.assets import (
 )
 
 
-def _integrity(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-
-
 def find_npm() -> str:
     npm = shutil.which("npm")
     if npm is None:
@@ -59,29 +55,10 @@ def find_npm() -> str:
 def fetch(specs: list[str], workdir: Path) -> dict[str, Path]:
     """``npm pack`` the packages into ``workdir`` (npm's cache is used when it has them); verify each tarball."""
     npm = find_npm()
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false")
-    cmd = [npm, "pack", "--prefer-offline", "--loglevel=error", *specs]
     try:
-        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired as err:
-        raise AssetError(f"`npm pack` timed out after {err.timeout:.0f} s (registry unreachable?)") from err
-    if proc.returncode != 0:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise AssetError(f"`npm pack {' '.join(specs)}` failed ({tail}); check network access to the npm "
-                         "registry (`npm config get registry`; a mirror such as https://registry.npmmirror.com works)")
-    tarballs = {}
-    for spec in specs:
-        name, version = spec.rsplit("@", 1)
-        path = workdir / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
-        if not path.is_file():
-            raise AssetError(f"npm pack {spec}: expected {path.name} in {workdir}")
-        got = _integrity(path.read_bytes())
-        if got != PACKAGES[spec]:
-            raise AssetError(f"npm pack {spec}: tarball integrity {got[:30]}... differs from the pinned "
-                             f"{PACKAGES[spec][:30]}... (a tampered mirror?)")
-        tarballs[spec] = path
-    return tarballs
+        return npm_pack.pack(npm, {spec: PACKAGES[spec] for spec in specs}, workdir)
+    except npm_pack.NpmError as err:
+        raise AssetError(str(err)) from err
 
 
 def write_assets(vdir: Path, assets: list[Asset], tarballs: dict[str, Path]) -> None:
