@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 __all__ = ["save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "loader_generators", "save_model",
-           "load_model", "load_partial", "LoadReport"]
+           "load_model", "load_partial", "LoadReport", "PartialLoadError"]
 
 CHECKPOINT_FORMAT = "pt_helpers.checkpoint/1"
 MODEL_FORMAT = "pt_helpers.model/1"
@@ -289,20 +289,27 @@ def _layer_of(model: nn.Module, key: str) -> nn.Module | None:
     return layer if isinstance(layer, nn.modules.batchnorm._NormBase) else None
 
 
-def load_partial(model: nn.Module, state: Mapping[str, torch.Tensor] | PathLike) -> LoadReport:
+def load_partial(model: nn.Module, state: Mapping[str, torch.Tensor] | PathLike, *,
+                 require: Iterable[str] = ()) -> LoadReport:
     """Load every checkpoint tensor whose name and shape match the model; report everything else.
 
     Handles a ``module.`` prefix on either side (DataParallel / DDP, also torch.compile's
     ``_orig_mod.``), BatchNorm ``num_batches_tracked`` counters that older checkpoints lack, extra
     or missing layers and changed shapes (e.g. a new classifier head). Tensors that do not match keep
-    their current values. Nothing raises for a mismatched architecture: read the report.
+    their current values. Without ``require`` nothing raises for a mismatched architecture: read the report.
 
     Args:
         model: the model to load into (changed in place).
         state: a state_dict, a dict holding one under ``"model"`` or ``"state_dict"``, or a file path.
+        require: names of the model's submodules (e.g. a U-Net's encoder stages ``("inc", "down1", ...)``)
+            every tensor of which must be loaded. If one is missing from the checkpoint or has another
+            shape, :class:`PartialLoadError` names the keys and shapes and *nothing* is loaded.
     Returns:
         A :class:`LoadReport`; ``print(report)`` summarises it, ``report.ok`` says it was complete.
     """
+    if isinstance(require, str):
+        raise TypeError(f"load_partial(require={require!r}): expected a list of module names, e.g. [{require!r}]")
+    require = tuple(require)
     if isinstance(state, (str, os.PathLike)):
         state = _safe_load(state)
     if not isinstance(state, Mapping):
@@ -338,5 +345,39 @@ def load_partial(model: nn.Module, state: Mapping[str, torch.Tensor] | PathLike)
         if key not in seen:
             old_style = key.endswith("num_batches_tracked") and key[:-19] + "running_mean" in renamed
             (report.bn_counters_missing if old_style else report.missing).append(key)
+    if require:
+        _check_required(report, own, require)
     model.load_state_dict(to_load, strict=False)
     return report
+
+
+class PartialLoadError(ValueError):
+    """:func:`load_partial` with ``require=``: the checkpoint does not fit the required part (``.report``)."""
+
+    def __init__(self, message: str, report: LoadReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def _check_required(report: LoadReport, own: Mapping[str, torch.Tensor], require: tuple[str, ...]) -> None:
+    def inside(key: str) -> bool:
+        return any(key == name or key.startswith(name + ".") for name in require)
+
+    unknown = [name for name in require if not any(k == name or k.startswith(name + ".") for k in own)]
+    if unknown:
+        raise ValueError(f"load_partial(require={list(require)}): no model key belongs to {unknown}; "
+                         f"the model's top-level modules are {sorted({k.split('.')[0] for k in own})}")
+    missing = [k for k in report.missing if inside(k)]
+    shapes = [(k, a, b) for k, a, b in report.shape_mismatched if inside(k)]
+    if missing or shapes:
+        lines = [f"load_partial(require={list(require)}): the checkpoint does not fit the required part of the "
+                 "model; nothing was loaded"]
+        for key, a, b in shapes[:10]:
+            lines.append(f"  {key}: checkpoint {a} vs model {b}")
+        if len(shapes) > 10:
+            lines.append(f"  ... and {len(shapes) - 10} more shape mismatches")
+        if missing:
+            lines.append(f"  missing from the checkpoint ({len(missing)}): {_shorten(missing)}")
+        if shapes:
+            lines.append("  (a model built with other sizes, e.g. another base_channels, than the checkpoint's?)")
+        raise PartialLoadError("\n".join(lines), report)

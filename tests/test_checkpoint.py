@@ -327,6 +327,50 @@ def test_load_partial_different_architecture_reads_well():
     assert len(text.splitlines()) < 40
 
 
+def test_load_partial_require_loads_when_the_required_part_fits():
+    src = _randomised(Small(num_classes=3), 0)
+    dst = _randomised(Small(num_classes=5), 1)  # a new head: fc differs, features must come from src
+    report = load_partial(dst, src.state_dict(), require=["features"])
+    assert {k for k, _, _ in report.shape_mismatched} == {"fc.weight", "fc.bias"}  # outside the required part
+    assert torch.equal(dst.features[0].weight, src.features[0].weight)
+
+
+def test_load_partial_require_names_keys_and_shapes_and_loads_nothing():
+    src = _randomised(Small(channels=6), 0)  # wider: every features tensor has another shape
+    dst = _randomised(Small(channels=4), 1)
+    before = {k: v.clone() for k, v in dst.state_dict().items()}
+    with pytest.raises(ck.PartialLoadError) as info:
+        load_partial(dst, src.state_dict(), require=["features"])
+    text = str(info.value)
+    assert "features.0.weight" in text and "(6, 1, 3, 3)" in text and "(4, 1, 3, 3)" in text
+    assert "require=" in text and "features" in text
+    assert isinstance(info.value, ValueError) and info.value.report.shape_mismatched
+    for k, v in dst.state_dict().items():  # all or nothing: not even the fitting tensors were loaded
+        assert torch.equal(v, before[k]), k
+
+
+def test_load_partial_require_reports_missing_keys():
+    src = _randomised(Small(), 0)
+    state = OrderedDict((k, v) for k, v in src.state_dict().items() if k != "features.1.running_var")
+    with pytest.raises(ck.PartialLoadError, match=r"missing.*features\.1\.running_var"):
+        load_partial(_randomised(Small(), 1), state, require=("features",))
+    # an old checkpoint without BN counters still fits: the counters are not weights
+    old_style = OrderedDict((k, v) for k, v in src.state_dict().items() if not k.endswith("num_batches_tracked"))
+    assert load_partial(_randomised(Small(), 1), old_style, require=("features",)).bn_counters_missing
+
+
+def test_load_partial_require_matches_whole_module_names_and_rejects_unknown_ones():
+    src = _randomised(Small(num_classes=3), 0)
+    dst = Small(num_classes=5, extra=True)
+    with pytest.raises(ValueError, match=r"require=.*'fcc'.*no model key"):
+        load_partial(dst, src.state_dict(), require=["fcc"])
+    # "fc" is the module fc, not every key starting with the letters fc
+    with pytest.raises(ck.PartialLoadError, match=r"fc\.weight: checkpoint \(3, 4\) vs model \(5, 4\)"):
+        load_partial(dst, src.state_dict(), require=["fc"])
+    with pytest.raises(TypeError, match="require"):
+        load_partial(dst, src.state_dict(), require="features")  # a bare string is a likely slip
+
+
 def test_load_partial_accepts_a_checkpoint_dict_and_a_path(tmp_path):
     src = _randomised(Small(), 0)
     path = save_checkpoint(tmp_path / "c.pt", model=src, epoch=1)
