@@ -2,8 +2,8 @@
 
 Every row trains a base-16 U-Net on the lesson's data (train canvases ``FashionCanvas(seed=0, split="train",
 min_items=2, max_items=5)``, val ``n=500, split="val"``, test ``n=2000, split="test"``) and is scored on the
-validation split; the test split is scored once per row, at the end. Rows: the lesson's scratch baseline, each
-ingredient added alone, then the headline recipe. Ingredients:
+validation split; the test split is scored once per row, at the end. Rows: the lesson's scratch baseline and each
+ingredient added alone (lesson 07 reads the results file and trains its own headline recipe). Ingredients:
 
 - ``pretrain``: the U-Net's encoder (``inc``, ``down1`` .. ``down4``) is first trained as a classifier on
   Fashion-MNIST train images 0..49,999 (the canvas train split's items; val and test items stay unseen), each
@@ -13,11 +13,15 @@ ingredient added alone, then the headline recipe. Ingredients:
 - ``steps``: more canvases (the generator is deterministic by seed and index: the first 6,000 canvases are the
   lesson's) and so more optimiser steps.
 - ``wce``: class-weighted cross-entropy (weights ~ 1/sqrt(pixel frequency), normalised) + Dice.
+- ``continue``: the baseline trained as in the lesson, then ``more_canvases`` fresh canvases (seed 1) for
+  ``more_epochs`` with a second OneCycle schedule peaking at ``more_lr`` (a warm start: lesson 07's headline).
+- ``--set base=24``: a wider U-Net (channels x1.5, compute x2.25 per step).
 
 Usage::
 
     .venv/bin/python benchmarks/unet_ablation.py                       # every row (~30 min on 2 cores)
-    .venv/bin/python benchmarks/unet_ablation.py --rows scratch headline
+    .venv/bin/python benchmarks/unet_ablation.py --rows scratch +pretrain
+    .venv/bin/python benchmarks/unet_ablation.py --rows +steps --set n_train=24000   # 3,000 steps
     .venv/bin/python benchmarks/unet_ablation.py --quick               # tiny data, a smoke test (~1 min)
 
 On a machine shared with other jobs use ``--threads 1`` (and ``OMP_WAIT_POLICY=PASSIVE``): two OpenMP threads
@@ -72,6 +76,9 @@ class Recipe:
     clutter: bool = True  # a second item behind the pretraining item
     encoder_lr: float = 1e-3  # max learning rate of a pretrained encoder during fine-tuning
     class_weights: bool = False
+    more_canvases: int = 0  # > 0: after the schedule above, train on this many fresh canvases (another seed)
+    more_epochs: int = 1  # ... for this many epochs, with a second OneCycle schedule
+    more_lr: float = 2e-3  # ... peaking at this learning rate
     curve_every: int = 0  # steps between val mIoU measurements (0: none)
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -79,14 +86,15 @@ class Recipe:
 
 ROWS = [
     Recipe("scratch", notes="the lesson's baseline: base 16, 6,000 canvases, batch 16, 3 epochs, CE + Dice"),
-    Recipe("+pretrain", pretrain_steps=800, notes="encoder pretrained as a scale-augmented classifier (800 steps of "
-           "64 crops 40x40, a second item behind), loaded with load_partial, fine-tuned at enc lr 1e-3"),
+    Recipe("+pretrain", pretrain_steps=800, curve_every=125,
+           notes="encoder pretrained as a scale-augmented classifier (800 steps of 64 crops 40x40, a second item "
+                 "behind), loaded with load_partial, fine-tuned at enc lr 1e-3, the lesson's schedule, CE + Dice"),
     Recipe("+pretrain-noclutter", pretrain_steps=800, clutter=False, notes="as +pretrain, one item per crop"),
     Recipe("+steps", n_train=12000, epochs=2, notes="12,000 canvases x 2 epochs: 1,500 steps instead of 1,125"),
     Recipe("+wce", class_weights=True, notes="class-weighted CE (1/sqrt frequency) + Dice"),
-    Recipe("headline", pretrain_steps=800, curve_every=125,
-           notes="pretrained encoder (800 steps) + the lesson's schedule, CE + Dice; weighted CE left out: on the "
-                 "1-epoch schedule it helped alone (+0.03 val) but not on top of pretraining (-0.02)"),
+    Recipe("+continue", more_canvases=6000, notes="the lesson's model, then more_epochs on more_canvases fresh "
+           "canvases (seed 1) with a second OneCycle peaking at more_lr: the baseline warm-started (lesson 07's "
+           "headline with more_canvases=19200)"),
 ]
 
 
@@ -188,10 +196,8 @@ def run(r: Recipe, quick: bool) -> dict:
         c0 = time.process_time()
         state, pre_seconds = pretrain_encoder(r, mean, std, quick)
         pre_cpu = time.process_time() - c0
-        report = load_partial(model, state)
+        report = load_partial(model, state, require=ENCODER_STAGES)  # raises if the encoder does not fit
         print("  " + str(report).replace("\n", "\n  "), flush=True)
-        if report.shape_mismatched or not report.matched:  # load_partial only reports; a pretrained
-            raise ValueError(f"the pretrained encoder does not fit the U-Net:\n{report}")  # encoder must fit
         enc = [p for n, p in model.named_parameters() if n.split(".")[0] in ENCODER_STAGES]
         dec = [p for n, p in model.named_parameters() if n.split(".")[0] not in ENCODER_STAGES]
         groups, max_lr = [{"params": enc}, {"params": dec}], [r.encoder_lr, r.lr]
@@ -224,6 +230,30 @@ def run(r: Recipe, quick: bool) -> dict:
                 model.train()
                 t0 = time.perf_counter()
         train_seconds += time.perf_counter() - t0
+    phase1 = None
+    if r.more_canvases:  # warm start: the trained model goes on, on canvases it has never seen
+        phase1 = {"val_miou": round(evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")["miou"], 4),
+                  "optimizer_steps": step, "train_seconds": round(train_seconds, 1)}
+        print(f"  phase 1: val mIoU {phase1['val_miou']:.4f} after {step} steps, {train_seconds:.0f} s", flush=True)
+        more = FashionCanvas(n=min(r.more_canvases, 300) if quick else r.more_canvases, seed=1, split="train",
+                             min_items=2, max_items=5)
+        more_loader = TensorLoader(more.images, more.masks, batch_size=r.batch, shuffle=True, drop_last=True,
+                                   seed=1, **kw)
+        opt = torch.optim.AdamW(model.parameters(), lr=r.more_lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.more_lr, total_steps=r.more_epochs * len(more_loader),
+                                                    pct_start=0.2)
+        for _ in range(r.more_epochs):
+            model.train()
+            t0 = time.perf_counter()
+            for x, y in more_loader:
+                logits = model(x)
+                loss = F.cross_entropy(logits, y, weight=weight) + soft_dice_loss(logits, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+            train_seconds += time.perf_counter() - t0
     seconds = pre_seconds + train_seconds
     cpu_seconds = time.process_time() - cpu0
     val = evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")
@@ -233,7 +263,8 @@ def run(r: Recipe, quick: bool) -> dict:
     rec = {"recipe": r.name, "notes": r.notes, "val_miou": round(val["miou"], 4), "test_miou": round(test["miou"], 4),
            "test_iou": per_class, "val_iou": val_class,
            "test_iou_all": dict(zip(CANVAS_CLASSES, [round(float(v), 4) for v in test["iou"]])),
-           "optimizer_steps": step, "pretrain_steps": (20 if quick else r.pretrain_steps) if r.pretrain_steps else 0,
+           "optimizer_steps": step, "phase1": phase1,
+           "pretrain_steps": (20 if quick else r.pretrain_steps) if r.pretrain_steps else 0,
            "train_seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
            "pretrain_seconds": round(pre_seconds, 1),
            "config": {k: v for k, v in asdict(r).items() if k not in ("name", "notes", "extra")},
@@ -263,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
+        if key not in Recipe.__dataclass_fields__ or key in ("name", "notes", "extra") or not value:
+            ap.error(f"--set {item!r}: expected FIELD=VALUE with FIELD one of "
+                     f"{[f for f in Recipe.__dataclass_fields__ if f not in ('name', 'notes', 'extra')]}")
         overrides[key] = type(getattr(ROWS[0], key))(value) if not isinstance(getattr(ROWS[0], key), bool) \
             else value.lower() in ("1", "true", "yes")
     suffix = "".join(f" [{k}={v}]" for k, v in overrides.items())

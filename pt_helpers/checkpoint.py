@@ -379,5 +379,5 @@ def _check_required(report: LoadReport, own: Mapping[str, torch.Tensor], require
         if missing:
             lines.append(f"  missing from the checkpoint ({len(missing)}): {_shorten(missing)}")
         if shapes:
-            lines.append("  (a model built with other sizes, e.g. another base_channels, than the checkpoint's?)")
+            lines.append("  (was the checkpoint made for other sizes, e.g. another base_channels?)")
         raise PartialLoadError("\n".join(lines), report)
