@@ -1,8 +1,8 @@
 """Ablation for lesson 07's U-Net on FashionCanvas (issue 17): which ingredients lift test mIoU to >= 0.75.
 
-Every row trains a base-16 U-Net on the lesson's data (train canvases ``FashionCanvas(seed=0, split="train",
-min_items=2, max_items=5)``, val ``n=500, split="val"``, test ``n=2000, split="test"``) and is scored on the
-validation split; the test split is scored once per row, at the end. Rows: the lesson's scratch baseline and each
+Every row trains a base-16 U-Net with ``pt_helpers.train.fit`` (as lesson 07 does) on the lesson's data (train
+canvases ``FashionCanvas(seed=0, split="train", min_items=2, max_items=5)``, val ``n=500, split="val"``, test
+``n=2000, split="test"``) and is scored on the validation split; the test split is scored once per row, at the end. Rows: the lesson's scratch baseline and each
 ingredient added alone (lesson 07 reads the results file and trains its own headline recipe). Ingredients:
 
 - ``pretrain``: the U-Net's encoder (``inc``, ``down1`` .. ``down4``) is first trained as a classifier on
@@ -50,12 +50,14 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pt_helpers.callbacks import Callback  # noqa: E402
 from pt_helpers.canvas import CANVAS_CLASSES, FashionCanvas  # noqa: E402
 from pt_helpers.checkpoint import load_partial  # noqa: E402
 from pt_helpers.data import TensorLoader, fashion_mnist_tensors  # noqa: E402
 from pt_helpers.env import seed_everything  # noqa: E402
 from pt_helpers.metrics import evaluate_segmentation, soft_dice_loss  # noqa: E402
 from pt_helpers.models.unet import ENCODER_STAGES, UNet, UNetEncoderClassifier  # noqa: E402
+from pt_helpers.train import fit  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "unet_ablation.json"
 WATCH = ("Shirt", "Coat", "Pullover", "T-shirt/top")
@@ -176,6 +178,42 @@ def class_weight_vector(masks: torch.Tensor) -> torch.Tensor:
     return (w / (w * freq).sum()).float()  # pixel-weighted mean weight 1
 
 
+class ValCurve(Callback):
+    """Validation mIoU every ``every`` optimiser steps (0: never); its evaluation time is kept apart."""
+
+    def __init__(self, val_loader, *, every: int, steps_before: int, seconds_before: float) -> None:
+        self.val_loader, self.every = val_loader, every
+        self.steps_before, self.seconds_before = steps_before, seconds_before  # earlier phases of the row
+        self.points: list[dict] = []
+        self.eval_seconds = 0.0
+
+    def on_train_begin(self, info: dict) -> None:
+        self.model, self.total = info["model"], info["epochs"] * info["steps_per_epoch"]
+        self.start, self.eval_seconds = time.perf_counter(), 0.0
+
+    def on_batch_end(self, step: int, logs: dict) -> None:
+        if not self.every or ((step + 1) % self.every and step + 1 != self.total):
+            return
+        t0 = time.perf_counter()
+        m = evaluate_segmentation(self.model, self.val_loader, num_classes=11, device="cpu")["miou"]
+        self.model.train()
+        self.eval_seconds += time.perf_counter() - t0
+        seconds = self.seconds_before + time.perf_counter() - self.start - self.eval_seconds
+        self.points.append({"step": self.steps_before + step + 1, "seconds": round(seconds, 1),
+                            "val_miou": round(m, 4)})
+        print(f"  step {self.steps_before + step + 1}: val mIoU {m:.4f}", flush=True)
+
+
+def train_phase(model, loader, groups: list[dict], max_lr: list[float], epochs: int, loss_fn, curve: ValCurve) -> float:
+    """One AdamW + OneCycle schedule with ``train.fit`` (as lesson 07 trains); seconds without curve evaluations."""
+    opt = torch.optim.AdamW(groups, lr=max_lr[-1], weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * len(loader), pct_start=0.2)
+    t0 = time.perf_counter()
+    fit(model, loader, None, epochs=epochs, optimizer=opt, loss_fn=loss_fn, scheduler=sched,
+        scheduler_interval="batch", device="cpu", callbacks=[curve], quiet=True)
+    return time.perf_counter() - t0 - curve.eval_seconds
+
+
 def run(r: Recipe, quick: bool) -> dict:
     print(f"== {r.name}: {r.notes}", flush=True)
     seed_everything(0)
@@ -204,32 +242,15 @@ def run(r: Recipe, quick: bool) -> dict:
     else:
         groups, max_lr = [{"params": list(model.parameters())}], [r.lr]
     model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(groups, lr=r.lr, weight_decay=1e-4)
-    total = epochs * len(train_loader)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=0.2)
     weight = class_weight_vector(train_set.masks) if r.class_weights else None
 
-    curve, step, train_seconds = [], 0, 0.0
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, y, weight=weight) + soft_dice_loss(logits, y)
+
+    curve = ValCurve(val_loader, every=r.curve_every, steps_before=0, seconds_before=pre_seconds)
     cpu0 = time.process_time() - pre_cpu
-    for _ in range(epochs):
-        model.train()
-        t0 = time.perf_counter()
-        for x, y in train_loader:
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, weight=weight) + soft_dice_loss(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if r.curve_every and (step % r.curve_every == 0 or step == total):
-                train_seconds += time.perf_counter() - t0
-                m = evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")["miou"]
-                curve.append({"step": step, "seconds": round(pre_seconds + train_seconds, 1), "val_miou": round(m, 4)})
-                print(f"  step {step}: val mIoU {m:.4f}", flush=True)
-                model.train()
-                t0 = time.perf_counter()
-        train_seconds += time.perf_counter() - t0
+    train_seconds = train_phase(model, train_loader, groups, max_lr, epochs, loss_fn, curve)
+    step = curve.steps_before + epochs * len(train_loader)
     phase1 = None
     if r.more_canvases:  # warm start: the trained model goes on, on canvases it has never seen
         phase1 = {"val_miou": round(evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")["miou"], 4),
@@ -239,21 +260,11 @@ def run(r: Recipe, quick: bool) -> dict:
                              min_items=2, max_items=5)
         more_loader = TensorLoader(more.images, more.masks, batch_size=r.batch, shuffle=True, drop_last=True,
                                    seed=1, **kw)
-        opt = torch.optim.AdamW(model.parameters(), lr=r.more_lr, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.more_lr, total_steps=r.more_epochs * len(more_loader),
-                                                    pct_start=0.2)
-        for _ in range(r.more_epochs):
-            model.train()
-            t0 = time.perf_counter()
-            for x, y in more_loader:
-                logits = model(x)
-                loss = F.cross_entropy(logits, y, weight=weight) + soft_dice_loss(logits, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                step += 1
-            train_seconds += time.perf_counter() - t0
+        curve.steps_before, curve.seconds_before = step, pre_seconds + train_seconds
+        train_seconds += train_phase(model, more_loader, [{"params": list(model.parameters())}], [r.more_lr],
+                                     r.more_epochs, loss_fn, curve)
+        step += r.more_epochs * len(more_loader)
+    curve = curve.points
     seconds = pre_seconds + train_seconds
     cpu_seconds = time.process_time() - cpu0
     val = evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")
