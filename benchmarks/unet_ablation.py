@@ -2,8 +2,9 @@
 
 Every row trains a base-16 U-Net with ``pt_helpers.train.fit`` (as lesson 07 does) on the lesson's data (train
 canvases ``FashionCanvas(seed=0, split="train", min_items=2, max_items=5)``, val ``n=500, split="val"``, test
-``n=2000, split="test"``) and is scored on the validation split; the test split is scored once per row, at the end. Rows: the lesson's scratch baseline and each
-ingredient added alone (lesson 07 reads the results file and trains its own headline recipe). Ingredients:
+``n=2000, split="test"``) and is scored on the validation split; the test split is scored once per row, at the
+end. Rows: the lesson's scratch baseline and each ingredient added alone (lesson 07 reads the results file and
+trains its own headline recipe). Ingredients:
 
 - ``pretrain``: the U-Net's encoder (``inc``, ``down1`` .. ``down4``) is first trained as a classifier on
   Fashion-MNIST train images 0..49,999 (the canvas train split's items; val and test items stay unseen), each
