@@ -42,7 +42,7 @@ import datetime as dt
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -86,6 +86,8 @@ class Recipe:
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
+
+_NOT_SETTABLE = ("name", "notes", "extra")  # Recipe fields that are labels, not settings
 
 ROWS = [
     Recipe("scratch", notes="the lesson's baseline: base 16, 6,000 canvases, batch 16, 3 epochs, CE + Dice"),
@@ -251,7 +253,7 @@ def run(r: Recipe, quick: bool) -> dict:
     curve = ValCurve(val_loader, every=r.curve_every, steps_before=0, seconds_before=pre_seconds)
     cpu0 = time.process_time() - pre_cpu
     train_seconds = train_phase(model, train_loader, groups, max_lr, epochs, loss_fn, curve)
-    step = curve.steps_before + epochs * len(train_loader)
+    step = epochs * len(train_loader)
     phase1 = None
     if r.more_canvases:  # warm start: the trained model goes on, on canvases it has never seen
         phase1 = {"val_miou": round(evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")["miou"], 4),
@@ -265,7 +267,6 @@ def run(r: Recipe, quick: bool) -> dict:
         train_seconds += train_phase(model, more_loader, [{"params": list(model.parameters())}], [r.more_lr],
                                      r.more_epochs, loss_fn, curve)
         step += r.more_epochs * len(more_loader)
-    curve = curve.points
     seconds = pre_seconds + train_seconds
     cpu_seconds = time.process_time() - cpu0
     val = evaluate_segmentation(model, val_loader, num_classes=11, device="cpu")
@@ -279,8 +280,8 @@ def run(r: Recipe, quick: bool) -> dict:
            "pretrain_steps": (20 if quick else r.pretrain_steps) if r.pretrain_steps else 0,
            "train_seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
            "pretrain_seconds": round(pre_seconds, 1),
-           "config": {k: v for k, v in asdict(r).items() if k not in ("name", "notes", "extra")},
-           "curve": curve, "quick": quick, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           "config": {k: v for k, v in asdict(r).items() if k not in _NOT_SETTABLE},
+           "curve": curve.points, "quick": quick, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
            "torch": torch.__version__, "threads": torch.get_num_threads(),
            "command": " ".join([Path(sys.executable).name, *sys.argv])}
     print(f"  -> val mIoU {rec['val_miou']:.4f} | test mIoU {rec['test_miou']:.4f} | {per_class} | "
@@ -306,9 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        if key not in Recipe.__dataclass_fields__ or key in ("name", "notes", "extra") or not value:
-            ap.error(f"--set {item!r}: expected FIELD=VALUE with FIELD one of "
-                     f"{[f for f in Recipe.__dataclass_fields__ if f not in ('name', 'notes', 'extra')]}")
+        settable = [f.name for f in fields(Recipe) if f.name not in _NOT_SETTABLE]
+        if key not in settable or not value:
+            ap.error(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {settable}")
         overrides[key] = type(getattr(ROWS[0], key))(value) if not isinstance(getattr(ROWS[0], key), bool) \
             else value.lower() in ("1", "true", "yes")
     suffix = "".join(f" [{k}={v}]" for k, v in overrides.items())

@@ -225,6 +225,12 @@ def _shorten(keys: list[str], limit: int = 6) -> str:
     return shown + (f", ... and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
+def _shape_lines(mismatched: list[tuple[str, tuple, tuple]], *, limit: int, indent: str,
+                 more: str = "more") -> list[str]:
+    lines = [f"{indent}{key}: checkpoint {a} vs model {b}" for key, a, b in mismatched[:limit]]
+    return lines + ([f"{indent}... and {len(mismatched) - limit} {more}"] if len(mismatched) > limit else [])
+
+
 @dataclass
 class LoadReport:
     """What :func:`load_partial` did. ``str(report)`` is a readable summary."""
@@ -257,10 +263,7 @@ class LoadReport:
             lines.append(f"  in the checkpoint only, ignored ({len(self.unexpected)}): {_shorten(self.unexpected)}")
         if self.shape_mismatched:
             lines.append(f"  shape mismatch, skipped ({len(self.shape_mismatched)}):")
-            for key, a, b in self.shape_mismatched[:6]:
-                lines.append(f"    {key}: checkpoint {a} vs model {b}")
-            if len(self.shape_mismatched) > 6:
-                lines.append(f"    ... and {len(self.shape_mismatched) - 6} more")
+            lines += _shape_lines(self.shape_mismatched, limit=6, indent="    ")
         if self.bn_counters_missing:
             lines.append(f"  BatchNorm num_batches_tracked missing for {len(self.bn_counters_missing)} layer(s) "
                          "(older checkpoint; harmless unless momentum=None): kept the model's counters")
@@ -360,10 +363,13 @@ class PartialLoadError(ValueError):
 
 
 def _check_required(report: LoadReport, own: Mapping[str, torch.Tensor], require: tuple[str, ...]) -> None:
-    def inside(key: str) -> bool:
-        return any(key == name or key.startswith(name + ".") for name in require)
+    def under(key: str, name: str) -> bool:  # key belongs to the submodule (or is the tensor) called name
+        return key == name or key.startswith(name + ".")
 
-    unknown = [name for name in require if not any(k == name or k.startswith(name + ".") for k in own)]
+    def inside(key: str) -> bool:
+        return any(under(key, name) for name in require)
+
+    unknown = [name for name in require if not any(under(k, name) for k in own)]
     if unknown:
         raise ValueError(f"load_partial(require={list(require)}): no model key belongs to {unknown}; "
                          f"the model's top-level modules are {sorted({k.split('.')[0] for k in own})}")
@@ -372,10 +378,7 @@ def _check_required(report: LoadReport, own: Mapping[str, torch.Tensor], require
     if missing or shapes:
         lines = [f"load_partial(require={list(require)}): the checkpoint does not fit the required part of the "
                  "model; nothing was loaded"]
-        for key, a, b in shapes[:10]:
-            lines.append(f"  {key}: checkpoint {a} vs model {b}")
-        if len(shapes) > 10:
-            lines.append(f"  ... and {len(shapes) - 10} more shape mismatches")
+        lines += _shape_lines(shapes, limit=10, indent="  ", more="more shape mismatches")
         if missing:
             lines.append(f"  missing from the checkpoint ({len(missing)}): {_shorten(missing)}")
         if shapes:
